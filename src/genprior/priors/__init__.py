@@ -1,0 +1,2 @@
+from .base import Prior, require, CAPABILITIES
+from .diffusion import DiffusionPrior, NetworkDiffusionPrior

@@ -1,0 +1,1 @@
+"""Training code, one trainer per prior family; every trainer is resumable."""
