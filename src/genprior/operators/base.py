@@ -1,0 +1,211 @@
+"""Linear forward models: the class ladder operator -> SVD-decomposable operator.
+
+A :class:`LinearOperator` maps a batch ``x: (B, *x_shape)`` (real, float32 or float64) to
+``y: (B, *y_shape)`` (real, or complex for MRI). The adjoint is with respect to the real inner
+product ``Re <y, y'>``, so complex measurements of real images are handled exactly.
+
+Subclasses implement ``_forward`` and ``_adjoint`` (no input checks there); the public ``A`` and
+``A_adjoint`` check shapes and dtypes. Defaults that every operator gets:
+
+* ``A_dagger(y)``: pseudo-inverse by CG on the normal equations started at 0 (minimum-norm);
+* ``prox_l2(z, y, gamma)`` = argmin_x gamma/2 ||A x - y||² + 1/2 ||x - z||², by CG;
+* ``norm()``: ||A|| by the power method.
+
+Operators with closed forms override these. A :class:`DecomposableOperator` also exposes its SVD
+``A = U diag(s) V^T`` through ``V_adjoint`` / ``V`` / ``singulars`` / ``U_adjoint``, with spectral
+coefficients laid out in an array of shape ``spectral_shape`` (the same number of entries as x);
+the coefficients may be complex (FFT bases) as long as ``V`` maps them back to real images.
+"""
+from __future__ import annotations
+
+import torch
+
+from .._checks import FLOAT_DTYPES, check_tensor
+from ..linalg import cg, power_method
+
+
+class LinearOperator:
+    x_shape: tuple = ()
+    y_shape: tuple = ()
+    complex_measurements: bool = False
+    has_svd: bool = False
+    name: str = "operator"
+
+    def __init__(self, x_shape, y_shape):
+        self.x_shape = tuple(int(v) for v in x_shape)
+        self.y_shape = tuple(int(v) for v in y_shape)
+        self._norm_cache = None
+        self._buf_cache = {}
+
+    # -- subclasses ---------------------------------------------------------------------------
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _adjoint(self, y: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- checks ---------------------------------------------------------------------------------
+    def check_x(self, x: torch.Tensor, name: str = "x") -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+        if x.dtype not in FLOAT_DTYPES:
+            raise TypeError(f"{name} must be float32 or float64 for {self}, got {x.dtype}")
+        if x.ndim != len(self.x_shape) + 1 or tuple(x.shape[1:]) != self.x_shape:
+            raise ValueError(f"{name} has shape {tuple(x.shape)} but {self} expects (B, {', '.join(map(str, self.x_shape))})")
+        return x
+
+    def check_y(self, y: torch.Tensor, name: str = "y") -> torch.Tensor:
+        if not isinstance(y, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(y).__name__}")
+        ok = (torch.complex64, torch.complex128) if self.complex_measurements else FLOAT_DTYPES
+        if y.dtype not in ok:
+            raise TypeError(f"{name} must have dtype {' or '.join(map(str, ok))} for {self}, got {y.dtype}")
+        if y.ndim != len(self.y_shape) + 1 or tuple(y.shape[1:]) != self.y_shape:
+            raise ValueError(f"{name} has shape {tuple(y.shape)} but {self} produces (B, {', '.join(map(str, self.y_shape))})")
+        return y
+
+    def _buf(self, name: str, like: torch.Tensor, complex_: bool = False) -> torch.Tensor:
+        """A stored tensor cast to ``like``'s precision and device (cached)."""
+        real = like.real.dtype if like.is_complex() else like.dtype
+        dtype = {torch.float32: torch.complex64, torch.float64: torch.complex128}[real] if complex_ else real
+        key = (name, dtype, like.device)
+        t = self._buf_cache.get(key)
+        if t is None:
+            t = getattr(self, name).to(device=like.device, dtype=dtype)
+            self._buf_cache[key] = t
+        return t
+
+    # -- public API -----------------------------------------------------------------------------
+    def A(self, x: torch.Tensor) -> torch.Tensor:
+        return self._forward(self.check_x(x))
+
+    __call__ = A
+
+    def A_adjoint(self, y: torch.Tensor) -> torch.Tensor:
+        return self._adjoint(self.check_y(y))
+
+    def measurement_support(self, y: torch.Tensor):
+        """0/1 tensor broadcastable to y marking measured entries (None: all are measured).
+        Operators whose y keeps unmeasured entries as zeros (inpainting, MRI) override it."""
+        return None
+
+    def normal(self, x: torch.Tensor) -> torch.Tensor:
+        """A^T A x."""
+        return self._adjoint(self._forward(x))
+
+    def y_dtype(self, x_dtype):
+        if self.complex_measurements:
+            return {torch.float32: torch.complex64, torch.float64: torch.complex128}[x_dtype]
+        return x_dtype
+
+    def A_dagger(self, y: torch.Tensor, *, tol: float = 1e-6, max_iter: int = 100) -> torch.Tensor:
+        """Pseudo-inverse A^+ y: CG on A^T A x = A^T y from x = 0 (converges to the minimum-norm
+        least-squares solution)."""
+        self.check_y(y)
+        return cg(self.normal, self._adjoint(y), tol=tol, max_iter=max_iter).x
+
+    def prox_l2(self, z: torch.Tensor, y: torch.Tensor, gamma, *, tol: float = 1e-6, max_iter: int = 100,
+                x0: torch.Tensor | None = None) -> torch.Tensor:
+        """argmin_x gamma/2 ||A x - y||² + 1/2 ||x - z||²  =  (I + gamma A^T A)^{-1} (z + gamma A^T y).
+
+        ``gamma`` is a scalar or a per-batch tensor (B,). Generic version: CG started at ``x0``
+        (default z)."""
+        self.check_x(z, "z")
+        self.check_y(y)
+        g = _gamma(gamma, z)
+        return cg(lambda v: v + g * self.normal(v), z + g * self._adjoint(y), z if x0 is None else x0,
+                  tol=tol, max_iter=max_iter).x
+
+    def norm(self, *, generator: torch.Generator | None = None, max_iter: int = 200) -> float:
+        """||A||_2 by the power method on A^T A (cached)."""
+        if self._norm_cache is None:
+            g = generator if generator is not None else torch.Generator().manual_seed(0)
+            lam = power_method(self.normal, self.x_shape, dtype=torch.float64, generator=g, max_iter=max_iter,
+                               tol=1e-9)
+            self._norm_cache = lam ** 0.5
+        return self._norm_cache
+
+    def __matmul__(self, other: "LinearOperator") -> "LinearOperator":
+        return Composed(self, other)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(x_shape={self.x_shape}, y_shape={self.y_shape})"
+
+
+def _gamma(gamma, z: torch.Tensor) -> torch.Tensor:
+    g = torch.as_tensor(gamma, dtype=z.dtype, device=z.device)
+    if g.ndim == 0:
+        if not float(g) >= 0:
+            raise ValueError(f"gamma must be >= 0, got {float(g)}")
+        return g
+    if g.shape != (z.shape[0],):
+        raise ValueError(f"gamma must be a scalar or shape ({z.shape[0]},), got {tuple(g.shape)}")
+    if not bool((g >= 0).all()):
+        raise ValueError("gamma must be >= 0")
+    return g.reshape(-1, *[1] * (z.ndim - 1))
+
+
+class DecomposableOperator(LinearOperator):
+    """An operator with a known SVD A = U diag(s) V^T.
+
+    Subclasses implement ``V_adjoint(x)`` (image -> spectral coefficients), ``V(s)`` (back; real),
+    and ``singulars()`` (spectral_shape, real, >= 0). Then ``U_adjoint(y) = V^T A^T y / s`` on the
+    support of s (0 elsewhere), and closed forms for ``A_dagger`` and ``prox_l2`` follow.
+    """
+
+    has_svd = True
+
+    @property
+    def spectral_shape(self) -> tuple:
+        return self.x_shape
+
+    def V_adjoint(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def V(self, s: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def singulars(self, like: torch.Tensor | None = None) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def U_adjoint(self, y: torch.Tensor) -> torch.Tensor:
+        """Measurements in the spectral layout: (U^T y)_i on the support of s, 0 elsewhere."""
+        v = self.V_adjoint(self._adjoint(y))
+        s = self.singulars(v.real if v.is_complex() else v)
+        return torch.where(s > 0, v / torch.where(s > 0, s, torch.ones_like(s)), torch.zeros_like(v))
+
+    def A_dagger(self, y: torch.Tensor, **_) -> torch.Tensor:
+        """Closed form: V diag(1/s) U^T y on the support of s."""
+        self.check_y(y)
+        v = self.V_adjoint(self._adjoint(y))
+        s = self.singulars(v.real if v.is_complex() else v)
+        s2 = s * s
+        return self.V(torch.where(s > 0, v / torch.where(s > 0, s2, torch.ones_like(s2)), torch.zeros_like(v)))
+
+    def prox_l2(self, z: torch.Tensor, y: torch.Tensor, gamma, **_) -> torch.Tensor:
+        """Closed form: V diag(1 / (1 + gamma s²)) V^T (z + gamma A^T y)."""
+        self.check_x(z, "z")
+        self.check_y(y)
+        g = _gamma(gamma, z)
+        v = self.V_adjoint(z + g * self._adjoint(y))
+        s = self.singulars(v.real if v.is_complex() else v)
+        gs = g.reshape(-1, *[1] * (v.ndim - 1)) if g.ndim else g
+        return self.V(v / (1 + gs * s * s))
+
+
+class Composed(LinearOperator):
+    """outer ∘ inner; the adjoint is the reversed composition of adjoints."""
+
+    def __init__(self, outer: LinearOperator, inner: LinearOperator):
+        if tuple(outer.x_shape) != tuple(inner.y_shape) or inner.complex_measurements:
+            raise ValueError(f"cannot compose {outer} after {inner}: shapes {inner.y_shape} -> {outer.x_shape}")
+        super().__init__(inner.x_shape, outer.y_shape)
+        self.outer, self.inner = outer, inner
+        self.complex_measurements = outer.complex_measurements
+        self.name = f"{outer.name}∘{inner.name}"
+
+    def _forward(self, x):
+        return self.outer._forward(self.inner._forward(x))
+
+    def _adjoint(self, y):
+        return self.inner._adjoint(self.outer._adjoint(y))

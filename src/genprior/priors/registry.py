@@ -1,0 +1,74 @@
+"""Priors by name: shipped checkpoints (``genprior/checkpoints/<name>``), local checkpoint folders,
+diffusers ``UNet2DModel`` folders / hub ids, and the named classical priors and denoisers."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..registry import Registry
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+
+FACTORIES: Registry = Registry("prior")
+
+
+def shipped() -> list[str]:
+    if not CHECKPOINT_DIR.is_dir():
+        return []
+    return sorted(p.name for p in CHECKPOINT_DIR.iterdir() if (p / "config.json").exists())
+
+
+def names() -> list[str]:
+    _import_families()
+    return sorted(set(shipped()) | set(FACTORIES.names()))
+
+
+def _import_families():
+    # importing the family modules registers their factories
+    from . import gmm  # noqa: F401
+    try:
+        from . import classical  # noqa: F401
+    except ImportError:  # pragma: no cover - the module arrives with the classical priors
+        pass
+
+
+def load_checkpoint_prior(path, *, dtype=None):
+    """A prior from a genprior checkpoint folder (config.json + model.safetensors)."""
+    import torch
+    from ..nets.checkpoint import CheckpointError, load_checkpoint, read_config
+    from .diffusion import NetworkDiffusionPrior
+    cfg = read_config(path)
+    kind = cfg.get("kind")
+    if kind != "diffusion":
+        raise CheckpointError(f"{path}: unsupported checkpoint kind {kind!r}")
+    for key in ("parameterization", "sigma_data", "image_shape"):
+        if key not in cfg:
+            raise CheckpointError(f"{path}/config.json: missing {key!r}")
+    net, cfg = load_checkpoint(path, dtype=dtype or torch.float32)
+    lo, hi = cfg.get("network_range", [-1.0, 1.0])
+    dlo, dhi = cfg.get("data_range", [0.0, 1.0])
+    scale = (hi - lo) / (dhi - dlo)
+    return NetworkDiffusionPrior(net, parameterization=cfg["parameterization"], sigma_data=cfg["sigma_data"],
+                                 scale=scale, shift=lo - dlo * scale, image_shape=cfg["image_shape"],
+                                 sigma_min=cfg.get("sigma_min", 0.002), sigma_max=cfg.get("sigma_max", 80.0),
+                                 config=cfg, name=cfg.get("name", Path(path).name))
+
+
+def load(name_or_path: str, **options):
+    """Load a prior by shipped name, checkpoint folder, diffusers folder/hub id, or factory name."""
+    p = Path(str(name_or_path))
+    if p.is_dir():
+        if (p / "config.json").exists() and '"genprior-checkpoint"' in (p / "config.json").read_text():
+            return load_checkpoint_prior(p, **options)
+        from .diffusers_adapter import load_diffusers
+        return load_diffusers(p, **options)
+    name = str(name_or_path)
+    if name in shipped():
+        return load_checkpoint_prior(CHECKPOINT_DIR / name, **options)
+    _import_families()
+    if name in FACTORIES:
+        return FACTORIES.get(name)(**options)
+    if "/" in name and not name.startswith((".", "/")) and len(name.split("/")) == 2:
+        from .diffusers_adapter import load_diffusers
+        return load_diffusers(name, **options)
+    raise KeyError(f"unknown prior {name!r}; known: {', '.join(names())} "
+                   "(or a checkpoint folder, or a diffusers UNet2DModel folder / hub id)")

@@ -1,0 +1,177 @@
+"""Inverse problems: an operator plus a noise model, and the registry of the nine named tasks.
+
+``gp.tasks.make(name, image_shape=(C, H, W), sigma_y=..., **options)`` builds one;
+``gp.tasks.names()`` lists them. Noise is white Gaussian with std ``sigma_y`` on the [0, 1] image
+scale; for complex measurements (MRI) the real and imaginary parts each have std ``sigma_y``.
+"""
+from __future__ import annotations
+
+import torch
+
+from ._checks import check_nonneg, check_tensor
+from .operators.base import LinearOperator
+from .registry import Registry
+
+
+class InverseProblem:
+    """y = A x + n, n ~ N(0, sigma_y² I)."""
+
+    def __init__(self, operator: LinearOperator, sigma_y: float = 0.0, *, name: str | None = None,
+                 options: dict | None = None):
+        if not isinstance(operator, LinearOperator):
+            raise TypeError(f"operator must be a genprior LinearOperator, got {type(operator).__name__}")
+        self.operator = operator
+        self.sigma_y = check_nonneg(sigma_y, "sigma_y")
+        self.name = name or operator.name
+        self.options = dict(options or {})
+
+    @property
+    def x_shape(self):
+        return self.operator.x_shape
+
+    @property
+    def y_shape(self):
+        return self.operator.y_shape
+
+    def measure(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """y = A x + sigma_y n with n drawn from ``generator``."""
+        check_tensor(x, "x")
+        y = self.operator.A(x)
+        if self.sigma_y == 0:
+            return y
+        if y.is_complex():
+            n = torch.complex(torch.randn(y.shape, generator=generator, dtype=y.real.dtype),
+                              torch.randn(y.shape, generator=generator, dtype=y.real.dtype))
+        else:
+            n = torch.randn(y.shape, generator=generator, dtype=y.dtype)
+        support = self.operator.measurement_support(y)
+        if support is not None:          # entries that are not measured (zeros in y) stay zero
+            n = n * support
+        return y + self.sigma_y * n.to(y.device)
+
+    def check_measurement(self, y: torch.Tensor) -> torch.Tensor:
+        self.operator.check_y(y)
+        if not bool(torch.isfinite(y).all()):
+            raise ValueError("y contains NaN or Inf")
+        return y
+
+    def data_fidelity(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """1/(2 sigma²) ||y - A x||² per batch element (sigma = 1 when sigma_y = 0)."""
+        r = self.operator.A(x) - y
+        s2 = self.sigma_y ** 2 if self.sigma_y > 0 else 1.0
+        return 0.5 * (r.abs() ** 2).reshape(r.shape[0], -1).sum(1) / s2
+
+    def __repr__(self) -> str:
+        return f"InverseProblem({self.name!r}, operator={self.operator}, sigma_y={self.sigma_y})"
+
+
+TASKS: Registry = Registry("task")
+
+
+def names() -> list[str]:
+    return TASKS.names()
+
+
+def make(name: str, image_shape=(1, 64, 64), sigma_y: float = 0.01, **options) -> InverseProblem:
+    """Build a named inverse problem. Unknown options raise."""
+    builder = TASKS.get(name)
+    image_shape = tuple(int(v) for v in image_shape)
+    if len(image_shape) != 3 or min(image_shape) < 1:
+        raise ValueError(f"image_shape must be (C, H, W), got {image_shape}")
+    check_nonneg(sigma_y, "sigma_y")
+    import inspect
+    allowed = [p for p in inspect.signature(builder).parameters if p != "image_shape"]
+    unknown = set(options) - set(allowed)
+    if unknown:
+        raise TypeError(f"task {name!r} got unknown options {sorted(unknown)}; allowed: {allowed}")
+    op = builder(image_shape, **options)
+    return InverseProblem(op, sigma_y, name=name, options=options)
+
+
+@TASKS.register("denoise")
+def _denoise(image_shape):
+    from .operators import Identity
+    return Identity(image_shape)
+
+
+def _blur(kernel, image_shape, padding):
+    from .operators import BlurFFT, BlurValid
+    if padding == "circular":
+        return BlurFFT(kernel, image_shape)
+    if padding == "valid":
+        return BlurValid(kernel, image_shape)
+    raise ValueError(f"unknown padding {padding!r}; known: circular, valid")
+
+
+@TASKS.register("deblur_gauss")
+def _deblur_gauss(image_shape, std: float = 2.0, size: int | None = None, padding: str = "circular"):
+    from .operators import gaussian_kernel
+    return _blur(gaussian_kernel(std, size), image_shape, padding)
+
+
+@TASKS.register("deblur_motion")
+def _deblur_motion(image_shape, size: int = 15, seed: int = 0, padding: str = "circular"):
+    from .operators import motion_kernel
+    return _blur(motion_kernel(size, seed=seed), image_shape, padding)
+
+
+@TASKS.register("sr4")
+def _sr(image_shape, factor: int = 4, kernel: str = "average"):
+    from .operators import super_resolution
+    return super_resolution(image_shape, factor, kernel)
+
+
+@TASKS.register("inpaint_box")
+def _inpaint_box(image_shape, box_fraction: float = 0.35):
+    from .operators import Inpainting
+    C, H, W = image_shape
+    if not 0 < box_fraction < 1:
+        raise ValueError(f"box_fraction must be in (0, 1), got {box_fraction}")
+    mask = torch.ones(1, H, W, dtype=torch.float64)
+    bh, bw = int(round(H * box_fraction)), int(round(W * box_fraction))
+    mask[:, (H - bh) // 2:(H - bh) // 2 + bh, (W - bw) // 2:(W - bw) // 2 + bw] = 0
+    op = Inpainting(mask, image_shape)
+    op.name = "inpaint_box"
+    return op
+
+
+@TASKS.register("inpaint_random")
+def _inpaint_random(image_shape, keep: float = 0.3, seed: int = 0):
+    from .operators import Inpainting
+    C, H, W = image_shape
+    if not 0 < keep <= 1:
+        raise ValueError(f"keep must be in (0, 1], got {keep}")
+    g = torch.Generator().manual_seed(seed)
+    mask = (torch.rand(1, H, W, generator=g, dtype=torch.float64) < keep).double()
+    op = Inpainting(mask, image_shape)
+    op.name = "inpaint_random"
+    return op
+
+
+@TASKS.register("cs")
+def _cs(image_shape, ratio: float = 0.25, matrix: str = "gaussian", seed: int = 0):
+    from .operators import GaussianCS, StructuredCS
+    if matrix == "gaussian":
+        return GaussianCS(image_shape, ratio, seed=seed)
+    if matrix == "structured":
+        return StructuredCS(image_shape, ratio, seed=seed)
+    raise ValueError(f"unknown CS matrix {matrix!r}; known: gaussian, structured")
+
+
+@TASKS.register("ct")
+def _ct(image_shape, n_angles: int = 60):
+    from .operators import Radon
+    return Radon(image_shape, n_angles)
+
+
+@TASKS.register("mri")
+def _mri(image_shape, acceleration: float = 4.0, center_fraction: float = 0.08, coils: int = 1, seed: int = 0):
+    from .operators import MRI, MultiCoilMRI, cartesian_mask, coil_maps
+    C, H, W = image_shape
+    mask = cartesian_mask((H, W), acceleration, center_fraction, seed=seed)
+    if coils == 1:
+        return MRI(mask, image_shape)
+    if coils < 1:
+        raise ValueError(f"coils must be >= 1, got {coils}")
+    return MultiCoilMRI(mask, coil_maps(coils, (H, W), seed=seed), image_shape)
+
