@@ -30,6 +30,8 @@ CASES = {
     "ct_odd": lambda: gp.tasks.make("ct", (1, 17, 17), n_angles=7).operator,
     "mri": lambda: gp.tasks.make("mri", (1, 16, 16), acceleration=3).operator,
     "mri_multicoil": lambda: gp.tasks.make("mri", (1, 16, 16), acceleration=2, coils=3).operator,
+    "gradient_neumann": lambda: gp.operators.FiniteDifference((2, 9, 8)),
+    "gradient_periodic": lambda: gp.operators.FiniteDifference((1, 8, 10), boundary="periodic"),
     "matrix": lambda: Matrix(torch.randn(5, 9, generator=torch.Generator().manual_seed(1), dtype=D)),
     "composed_blur_sr": lambda: Composed(gp.tasks.make("sr4", (1, 16, 16), factor=2).operator,
                                          gp.tasks.make("deblur_gauss", (1, 16, 16), std=1.0).operator),
@@ -223,3 +225,20 @@ def test_motion_kernel_is_normalised_and_seeded():
     assert torch.equal(k1, gp.operators.motion_kernel(15, seed=1))
     assert not torch.equal(k1, gp.operators.motion_kernel(15, seed=2))
     assert int((k1 > 1e-3).sum()) > 10          # a trajectory, not a point
+
+
+@pytest.mark.parametrize("name", ["denoise", "deblur_gauss", "deblur_gauss_rgb", "mri"])
+def test_normal_fourier_symbol(name, gen):
+    op = CASES[name]()
+    x = rand_x(op, gen)
+    sym = op.normal_fourier_symbol(x)
+    ref = torch.fft.ifft2(sym * torch.fft.fft2(x)).real
+    assert rel(ref, op.normal(x)) < 1e-12
+
+
+def test_periodic_gradient_symbol(gen):
+    D = gp.operators.FiniteDifference((1, 8, 6), boundary="periodic")
+    x = rand_x(D, gen)
+    ref = torch.fft.ifft2(D.fourier_symbol(x) * torch.fft.fft2(x)).real
+    assert rel(ref, D.normal(x)) < 1e-12
+    assert D.norm() ** 2 >= gp.linalg.power_method(D.normal, D.x_shape, max_iter=500) - 1e-6

@@ -3,11 +3,12 @@ from .base import Composed, DecomposableOperator, LinearOperator
 from .blur import BlurFFT, BlurValid, gaussian_kernel, motion_kernel
 from .cs import GaussianCS, StructuredCS, dct_matrix
 from .ct import Radon
+from .gradient import FiniteDifference
 from .mri import MRI, MultiCoilMRI, cartesian_mask, coil_maps
 from .separable import Separable, average_pool_matrix, bicubic_matrix, super_resolution
 from .simple import Identity, Inpainting, Matrix
 
 __all__ = ["LinearOperator", "DecomposableOperator", "Composed", "Identity", "Inpainting", "Matrix", "BlurFFT",
            "BlurValid", "gaussian_kernel", "motion_kernel", "Separable", "super_resolution", "average_pool_matrix",
-           "bicubic_matrix", "GaussianCS", "StructuredCS", "dct_matrix", "Radon", "MRI", "MultiCoilMRI",
+           "bicubic_matrix", "GaussianCS", "StructuredCS", "dct_matrix", "Radon", "FiniteDifference", "MRI", "MultiCoilMRI",
            "cartesian_mask", "coil_maps"]

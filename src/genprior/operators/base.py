@@ -93,6 +93,12 @@ class LinearOperator:
         """A^T A x."""
         return self._adjoint(self._forward(x))
 
+    def normal_fourier_symbol(self, like: torch.Tensor):
+        """The real symbol of A^T A in fft2 layout (H, W) when A^T A is a circular convolution
+        (identity, FFT blur, single-coil MRI), else None. Lets solvers invert A^T A + rho D^T D
+        in closed form."""
+        return None
+
     def y_dtype(self, x_dtype):
         if self.complex_measurements:
             return {torch.float32: torch.complex64, torch.float64: torch.complex128}[x_dtype]

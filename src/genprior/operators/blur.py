@@ -102,6 +102,9 @@ class BlurFFT(DecomposableOperator):
         s = self.abs_h if like is None else self._buf("abs_h", like)
         return s.expand(self.x_shape)
 
+    def normal_fourier_symbol(self, like):
+        return self._buf("abs_h", like) ** 2
+
     def prox_l2(self, z, y, gamma, **_):
         """Closed form in Fourier: (I + gamma A^T A)^{-1} (z + gamma A^T y)."""
         self.check_x(z, "z")

@@ -81,6 +81,9 @@ class MRI(DecomposableOperator):
         s = self.sqrt_mbar if like is None else self._buf("sqrt_mbar", like)
         return s.expand(self.x_shape)
 
+    def normal_fourier_symbol(self, like):
+        return self._buf("mbar", like)
+
     def prox_l2(self, z, y, gamma, **_):
         self.check_x(z, "z")
         self.check_y(y)

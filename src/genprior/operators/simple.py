@@ -30,6 +30,9 @@ class Identity(DecomposableOperator):
         dtype = like.dtype if like is not None else torch.float64
         return torch.ones(self.x_shape, dtype=dtype)
 
+    def normal_fourier_symbol(self, like):
+        return torch.ones(self.x_shape[-2:], dtype=like.dtype, device=like.device)
+
 
 class Inpainting(DecomposableOperator):
     """A x = m ⊙ x with a 0/1 mask; y keeps the image shape (zeros where not observed)."""

@@ -59,14 +59,23 @@ class DiffusionPrior(Prior):
     def __call__(self, x, sigma):
         return self.x0(x, sigma)
 
+    #: sigma on this prior's image scale per unit of the model's own sigma (0.5 for a [-1, 1]
+    #: network used on [0, 1] images); VP/VE schedules are defined in model units
+    sigma_scale: float = 1.0
+    #: typical per-pixel scale of the data (ΠGDM's r_t uses it); 0.5 = unit variance on [-1, 1]
+    data_std: float = 0.5
+
     def sigmas(self, steps: int, kind: str = "edm", **options) -> torch.Tensor:
-        """A sampling schedule over this prior's noise range (on the [0, 1] image scale)."""
+        """A sampling schedule over this prior's noise range, on the prior's image scale.
+
+        ``edm`` spans [sigma_min, sigma_max]; ``vp``/``vp_cosine``/``ve`` use their usual model-unit
+        definitions converted with ``sigma_scale``."""
         from ..schedules import edm_sigmas, make_sigmas
         if kind == "edm":
             options.setdefault("sigma_min", self.sigma_min)
             options.setdefault("sigma_max", self.sigma_max)
             return edm_sigmas(steps, **options)
-        return make_sigmas(kind, steps, **options)
+        return make_sigmas(kind, steps, scale=self.sigma_scale, **options)
 
     def sample(self, n: int, steps: int = 32, *, sampler: str = "heun", generator: torch.Generator | None = None,
                sigmas: torch.Tensor | None = None, dtype=torch.float32, callback=None, **options) -> torch.Tensor:
@@ -101,6 +110,7 @@ class NetworkDiffusionPrior(DiffusionPrior):
         # ranges are stored in network units, exposed on the [0, 1] scale
         self.sigma_min = sigma_min / self.scale
         self.sigma_max = sigma_max / self.scale
+        self.sigma_scale = 1.0 / self.scale
         self.config = dict(config or {})
         self.name = name
 

@@ -59,6 +59,9 @@ class GaussianMixture(DiffusionPrior):
             raise ValueError("covariances must be positive semi-definite")
         self.lam = lam.clamp_min(0)
         self.sigma_min, self.sigma_max = 1e-3, 100.0
+        # per-coordinate standard deviation of the whole mixture (a data scale for heuristics)
+        spread = (self.weights[:, None] * (self.mu - (self.weights[:, None] * self.mu).sum(0)) ** 2).sum(0)
+        self.data_std = float(torch.sqrt((spread + (self.weights[:, None] * self.lam).sum(0)).mean()))
 
     # -- helpers -------------------------------------------------------------------------------
     def _flat(self, x):
