@@ -138,6 +138,9 @@ class BlurValid(LinearOperator):
         return F.conv2d(x, w, groups=C)
 
     def _adjoint(self, y):
+        # the transposed 'valid' convolution is a 'full' correlation with the flipped kernel:
+        # zero-pad by k-1 and convolve (much faster than conv_transpose2d on CPU)
         C = y.shape[1]
-        w = self._buf("weight", y).expand(C, 1, -1, -1)
-        return F.conv_transpose2d(y, w, groups=C)
+        w = self._buf("weight", y).flip(-2, -1).expand(C, 1, -1, -1)
+        kh, kw = self.kernel.shape
+        return F.conv2d(F.pad(y, (kw - 1, kw - 1, kh - 1, kh - 1)), w, groups=C)

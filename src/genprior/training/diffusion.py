@@ -111,7 +111,9 @@ def train_diffusion(cfg: DiffusionTrainConfig, *, progress: bool = True, log=pri
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     source = make_source(cfg.data)
-    prior = build_prior(cfg, source.image_shape)
+    with torch.random.fork_rng(devices=[]):     # seeded initialisation without touching the global RNG
+        torch.manual_seed(cfg.seed)
+        prior = build_prior(cfg, source.image_shape)
     net = prior.net
     ema = copy.deepcopy(net).eval().requires_grad_(False)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=(0.9, 0.99), eps=1e-8)
@@ -134,13 +136,13 @@ def train_diffusion(cfg: DiffusionTrainConfig, *, progress: bool = True, log=pri
                                         image_shape=source.image_shape)
 
     def save(step, wall):
-        if rank != 0:
-            return
         gens = [gen.get_state()]
-        if distributed:
+        if distributed:                      # every rank takes part in the collective
             gathered = [None] * world
             torch.distributed.all_gather_object(gathered, gen.get_state())
             gens = gathered
+        if rank != 0:
+            return
         tmp = out / "train_state.pt.tmp"
         torch.save({"model": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
                     "step": torch.tensor(step), "wall": torch.tensor(wall), "generators": gens}, tmp)
