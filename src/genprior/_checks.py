@@ -64,3 +64,21 @@ def batch_norm(a: torch.Tensor) -> torch.Tensor:
 def bview(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """Reshape a per-batch vector (B,) so that it broadcasts against ``like``."""
     return v.reshape((-1,) + (1,) * (like.ndim - 1))
+
+
+def check_image(x, name: str = "x") -> torch.Tensor:
+    """A (B, C, H, W) float32/float64 tensor with finite values."""
+    return check_tensor(x, name, ndim=4)
+
+
+def batch_param(value, x: torch.Tensor, name: str = "gamma") -> torch.Tensor:
+    """A float >= 0 or a (B,) tensor >= 0 as a (B, 1, ..., 1) tensor in x's dtype and device."""
+    B = x.shape[0]
+    t = torch.as_tensor(value, dtype=x.real.dtype if x.is_complex() else x.dtype, device=x.device)
+    if t.ndim == 0:
+        t = t.expand(B)
+    if t.shape != (B,):
+        raise ValueError(f"{name} must be a float or a ({B},) tensor, got shape {tuple(t.shape)}")
+    if not bool((t >= 0).all()) or not bool(torch.isfinite(t).all()):  # NaN fails both
+        raise ValueError(f"{name} must be finite and >= 0, got {t.tolist() if t.numel() < 9 else t}")
+    return t.reshape(B, *[1] * (x.ndim - 1))

@@ -37,6 +37,8 @@ def cg(apply: Callable[[torch.Tensor], torch.Tensor], b: torch.Tensor, x0: torch
     p = r.clone()
     rs = batch_dot(r, r)
     bnorm = batch_dot(b, b).sqrt().clamp_min(torch.finfo(rs.dtype).tiny)
+    # a tolerance below the working precision cannot be reached; iterating on round-off diverges
+    tol = max(tol, 10 * torch.finfo(rs.dtype).eps)
     thresh = (tol * bnorm) ** 2
     active = rs > thresh
     iters = torch.zeros(b.shape[0], dtype=torch.long, device=b.device)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import FLOAT_DTYPES, check_tensor
+from .._checks import FLOAT_DTYPES, batch_param, check_tensor
 from ..linalg import cg, power_method
 
 
@@ -139,16 +139,13 @@ class LinearOperator:
 
 
 def _gamma(gamma, z: torch.Tensor) -> torch.Tensor:
-    g = torch.as_tensor(gamma, dtype=z.dtype, device=z.device)
-    if g.ndim == 0:
-        if not float(g) >= 0:
-            raise ValueError(f"gamma must be >= 0, got {float(g)}")
-        return g
-    if g.shape != (z.shape[0],):
-        raise ValueError(f"gamma must be a scalar or shape ({z.shape[0]},), got {tuple(g.shape)}")
-    if not bool((g >= 0).all()):
-        raise ValueError("gamma must be >= 0")
-    return g.reshape(-1, *[1] * (z.ndim - 1))
+    """gamma as a scalar tensor, or a per-batch (B, 1, ..., 1) tensor; must be >= 0."""
+    if torch.as_tensor(gamma).ndim == 0:
+        g = float(gamma)
+        if not g >= 0:
+            raise ValueError(f"gamma must be >= 0, got {g}")
+        return torch.tensor(g, dtype=z.dtype, device=z.device)
+    return batch_param(gamma, z, "gamma")
 
 
 class DecomposableOperator(LinearOperator):

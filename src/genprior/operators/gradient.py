@@ -9,8 +9,42 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 
 from .base import LinearOperator
+
+BOUNDARIES = ("neumann", "periodic")
+
+
+def check_boundary(boundary: str) -> str:
+    if boundary not in BOUNDARIES:
+        raise ValueError(f"unknown boundary {boundary!r}; known: {', '.join(BOUNDARIES)}")
+    return boundary
+
+
+def diff_pair(x: torch.Tensor, boundary: str):
+    """(D_h x, D_w x), forward differences."""
+    if boundary == "periodic":
+        return x.roll(-1, -2) - x, x.roll(-1, -1) - x
+    return F.pad(x[..., 1:, :] - x[..., :-1, :], (0, 0, 0, 1)), F.pad(x[..., :, 1:] - x[..., :, :-1], (0, 1))
+
+
+def diff_pair_adjoint(ph: torch.Tensor, pw: torch.Tensor, boundary: str) -> torch.Tensor:
+    """D_h^T ph + D_w^T pw (minus a discrete divergence)."""
+    if boundary == "periodic":
+        return (ph.roll(1, -2) - ph) + (pw.roll(1, -1) - pw)
+    ph, pw = ph[..., :-1, :], pw[..., :, :-1]
+    return (F.pad(ph, (0, 0, 1, 0)) - F.pad(ph, (0, 0, 0, 1))) + (F.pad(pw, (1, 0)) - F.pad(pw, (0, 1)))
+
+
+def finite_diff(x: torch.Tensor, boundary: str = "neumann") -> torch.Tensor:
+    """D x: (B, C, H, W) -> (B, C, 2, H, W)."""
+    return torch.stack(diff_pair(x, boundary), dim=2)
+
+
+def finite_diff_adjoint(p: torch.Tensor, boundary: str = "neumann") -> torch.Tensor:
+    """D^T p: (B, C, 2, H, W) -> (B, C, H, W), the exact adjoint of :func:`finite_diff`."""
+    return diff_pair_adjoint(p[:, :, 0], p[:, :, 1], boundary)
 
 
 class FiniteDifference(LinearOperator):
@@ -18,32 +52,14 @@ class FiniteDifference(LinearOperator):
 
     def __init__(self, x_shape, boundary: str = "neumann"):
         C, H, W = (int(v) for v in x_shape)
-        if boundary not in ("neumann", "periodic"):
-            raise ValueError(f"unknown boundary {boundary!r}; known: neumann, periodic")
         super().__init__((C, H, W), (C, 2, H, W))
-        self.boundary = boundary
+        self.boundary = check_boundary(boundary)
 
     def _forward(self, x):
-        if self.boundary == "periodic":
-            dh = torch.roll(x, -1, dims=-2) - x
-            dw = torch.roll(x, -1, dims=-1) - x
-        else:
-            dh = torch.zeros_like(x)
-            dw = torch.zeros_like(x)
-            dh[..., :-1, :] = x[..., 1:, :] - x[..., :-1, :]
-            dw[..., :, :-1] = x[..., :, 1:] - x[..., :, :-1]
-        return torch.stack([dh, dw], dim=2)
+        return finite_diff(x, self.boundary)
 
     def _adjoint(self, p):
-        ph, pw = p[:, :, 0], p[:, :, 1]
-        if self.boundary == "periodic":
-            return (torch.roll(ph, 1, dims=-2) - ph) + (torch.roll(pw, 1, dims=-1) - pw)
-        out = torch.zeros_like(ph)
-        out[..., 1:, :] += ph[..., :-1, :]
-        out[..., :-1, :] -= ph[..., :-1, :]
-        out[..., :, 1:] += pw[..., :, :-1]
-        out[..., :, :-1] -= pw[..., :, :-1]
-        return out
+        return finite_diff_adjoint(p, self.boundary)
 
     def norm(self, **_) -> float:
         return math.sqrt(8.0)    # ||D||² <= 8 (tight for periodic on even sizes)

@@ -24,11 +24,7 @@ def names() -> list[str]:
 
 def _import_families():
     # importing the family modules registers their factories
-    from . import gmm  # noqa: F401
-    try:
-        from . import classical  # noqa: F401
-    except ImportError:  # pragma: no cover - the module arrives with the classical priors
-        pass
+    from . import classical  # noqa: F401
 
 
 def load_checkpoint_prior(path, *, dtype=None):
