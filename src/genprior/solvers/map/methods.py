@@ -56,16 +56,15 @@ def _residual_history(problem, y):
     return hist, cb
 
 
-def _init(problem, y, x_init):
-    """Start from a lightly regularised inverse: (A^T A + eps I)^{-1} A^T y in closed form when the
-    operator has one (eps = 1e-3 ||A||²), else 10 CG iterations on the normal equations."""
+def _init(problem, y, x_init, iters: int = 30):
+    """Start from a smooth regularised inverse: CG on (A^T A + eps D^T D) x = A^T y from 0 with
+    eps = 1e-2 ||A||² (harmonic filling of unobserved regions, mild deconvolution)."""
     if x_init is not None:
         return x_init.clone()
     A = problem.operator
-    if A.has_svd:
-        zero = torch.zeros((y.shape[0], *A.x_shape), dtype=y.real.dtype, device=y.device)
-        return A.prox_l2(zero, y, 1e3 / max(A.norm() ** 2, 1e-12))
-    return cg(A.normal, A._adjoint(y), max_iter=10).x
+    D = FiniteDifference(A.x_shape)
+    eps = 1e-2 * A.norm() ** 2
+    return cg(lambda v: A.normal(v) + eps * D.normal(v), A._adjoint(y), max_iter=iters).x
 
 
 def _shrink(p: torch.Tensor, t: float, isotropic: bool) -> torch.Tensor:
@@ -261,9 +260,10 @@ def pnp_hqs(problem, y, prior, o: PnPHQSOptions, generator, progress):
 
 @dataclass
 class PnPADMMOptions:
-    sigma_d: float | None = None   # denoiser strength; default 2 sigma_y (at least 0.01)
+    sigma_d: float | None = None   # denoiser strength; default 8 sigma_y (at least 0.05)
     rho: float | None = None       # default sigma_y² / sigma_d²
-    max_iter: int = 30
+    max_iter: int = 50
+    min_iter: int = 10
     tol: float = 1e-4
     x_init: torch.Tensor | None = None
 
@@ -276,12 +276,12 @@ def pnp_admm(problem, y, prior, o: PnPADMMOptions, generator, progress):
     require(den, "denoise", by="pnp_admm")
     A = problem.operator
     sy = max(problem.sigma_y, SIGMA_FLOOR)
-    sd = o.sigma_d if o.sigma_d is not None else max(2 * sy, 0.01)
+    sd = o.sigma_d if o.sigma_d is not None else max(8 * sy, 0.05)
     rho = o.rho if o.rho is not None else sy ** 2 / sd ** 2
     hist_res, cb_res = _residual_history(problem, y)
     alg = ADMM(lambda v, r, xp: A.prox_l2(v, y, 1.0 / r, x0=xp, max_iter=30), lambda w, g: den.denoise(w, sd), rho)
     s = alg.run(_init(problem, y, o.x_init), tol=o.tol, iterator=progress_range(o.max_iter, progress, "pnp_admm"),
-                callback=lambda s: cb_res(s.z))
+                callback=lambda s: cb_res(s.z), min_iter=o.min_iter)
     hist = dict(s.history)
     hist["residual"] = hist_res
     return Result(x=s.z, history=hist, info={"sigma_d": sd, "rho": rho, "denoiser": type(den).__name__, "iters": s.k})
@@ -289,9 +289,9 @@ def pnp_admm(problem, y, prior, o: PnPADMMOptions, generator, progress):
 
 @dataclass
 class REDOptions:
-    lam: float | None = None      # default sigma_y² / sigma_d²
-    sigma_d: float | None = None  # default 2 sigma_y (at least 0.01)
-    max_iter: int = 100
+    lam: float = 0.05
+    sigma_d: float | None = None  # default 2 sigma_y (at least 0.02)
+    max_iter: int = 200
     tol: float = 1e-5
     x_init: torch.Tensor | None = None
 
@@ -304,8 +304,8 @@ def red(problem, y, prior, o: REDOptions, generator, progress):
     require(den, "denoise", by="red")
     A = problem.operator
     sy = max(problem.sigma_y, SIGMA_FLOOR)
-    sd = o.sigma_d if o.sigma_d is not None else max(2 * sy, 0.01)
-    lam = o.lam if o.lam is not None else sy ** 2 / sd ** 2
+    sd = o.sigma_d if o.sigma_d is not None else max(2 * sy, 0.02)
+    lam = check_nonneg(o.lam, "lam")
     mu = 1.0 / (A.norm() ** 2 + lam)
     x = _init(problem, y, o.x_init)
     hist_res, cb_res = _residual_history(problem, y)
@@ -318,7 +318,8 @@ def red(problem, y, prior, o: REDOptions, generator, progress):
         cb_res(x)
         if rel < o.tol:
             break
-    return Result(x=x, history={"residual": hist_res}, info={"lam": lam, "sigma_d": sd, "iters": k + 1})
+    return Result(x=x, history={"residual": hist_res},
+                  info={"lam": lam, "sigma_d": sd, "iters": k + 1, "denoiser": type(den).__name__})
 
 
 # ---------------------------------------------------------------------------------------------

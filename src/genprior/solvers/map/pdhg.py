@@ -48,12 +48,12 @@ class PDHG:
             s.history["objective"].append(float(self.objective(x).sum()))
         return PDHGState(x=x, xbar=2 * x - s.x, p=p, k=s.k + 1, rel_change=rel, history=s.history)
 
-    def run(self, x0, max_iter: int = 500, tol: float = 1e-6, callback=None, iterator=None) -> PDHGState:
+    def run(self, x0, max_iter: int = 500, tol: float = 1e-6, callback=None, iterator=None, min_iter: int = 0) -> PDHGState:
         s = self.init(x0)
         for _ in (iterator if iterator is not None else range(max_iter)):
             s = self.step(s)
             if callback is not None:
                 callback(s)
-            if s.rel_change < tol:
+            if s.rel_change < tol and s.k >= min_iter:
                 break
         return s
