@@ -21,18 +21,22 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="benchmarks/tune_classical.json")
     ap.add_argument("--methods", default="tv,wavelet,dct")
+    ap.add_argument("--tasks", default=",".join(TASKS))
+    ap.add_argument("--scales", default=",".join(map(str, SCALES)))
     args = ap.parse_args()
     torch.set_num_threads(1)
     images = [gp.data.image(n, 64, grayscale=True) for n in ("coffee", "chelsea")]
     table, best = {}, {}
+    scales = [float(v) for v in args.scales.split(",")]
     for method in args.methods.split(","):
-        for task, opts in TASKS.items():
-            scores = {c: [] for c in SCALES}
+        for task in args.tasks.split(","):
+            opts = TASKS[task]
+            scores = {c: [] for c in scales}
             for sy in (0.01, 0.05):
                 p = gp.tasks.make(task, (1, 64, 64), sigma_y=sy, **opts)
                 for i, x in enumerate(images):
                     y = p.measure(x, generator=torch.Generator().manual_seed(i))
-                    for c in SCALES:
+                    for c in scales:
                         r = gp.solve(p, y, method=method, lam=c * sy)
                         scores[c].append(float(gp.metrics.psnr(r.x.clamp(0, 1), x)))
             mean = {c: sum(v) / len(v) for c, v in scores.items()}
