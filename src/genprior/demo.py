@@ -10,13 +10,16 @@ from pathlib import Path
 
 # (task, image, size, sigma_y, task options, [(method, prior, method options), ...])
 DEMO = [
-    ("ct", "shepp_logan", 128, 0.01, {"n_angles": 60},
+    ("ct", "shepp_logan", 64, 0.05, {"n_angles": 30},
      [("fbp", None, {}), ("mle", None, {"iters": 20}), ("tv", None, {}), ("dds", "diffusion-phantom64", {})]),
-    ("deblur_gauss", "camera", 128, 0.01, {"std": 2.0},
-     [("mle", None, {"iters": 10}), ("tv", None, {}), ("wavelet", None, {}), ("pnp_admm", None, {})]),
+    ("mri", "phantom", 64, 0.01, {"acceleration": 4},
+     [("mle", None, {}), ("tv", None, {}), ("ddrm", "diffusion-phantom64", {}),
+      ("dds", "diffusion-phantom64", {"num_samples": 4})]),
+    ("deblur_gauss", "camera", 64, 0.01, {"std": 1.5},
+     [("mle", None, {"iters": 10}), ("tv", None, {}), ("wavelet", None, {}), ("pnp_hqs", None, {})]),
 ]
 QUICK = [
-    ("ct", "shepp_logan", 64, 0.01, {"n_angles": 30}, [("fbp", None, {}), ("mle", None, {"iters": 10}), ("tv", None, {})]),
+    ("ct", "shepp_logan", 64, 0.05, {"n_angles": 30}, [("fbp", None, {}), ("mle", None, {"iters": 10}), ("tv", None, {})]),
     ("deblur_gauss", "camera", 64, 0.01, {"std": 1.5}, [("mle", None, {"iters": 10}), ("tv", None, {})]),
 ]
 

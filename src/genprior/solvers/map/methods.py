@@ -157,7 +157,22 @@ def tv(problem, y, prior, o: TVOptions, generator, progress):
                 n = torch.sqrt((p ** 2).sum(dim=(1, 2), keepdim=True))
                 return p / (n / max(lam, 1e-30)).clamp_min(1)
             return p.clamp(-lam, lam)
-        alg = PDHG(lambda v, tau: A.prox_l2(v, y, tau), proj, D._forward, D._adjoint, D.norm(), objective=objective)
+        if A.has_svd:
+            # f = data term through the operator's closed-form prox, K = D
+            alg = PDHG(lambda v, tau: A.prox_l2(v, y, tau), proj, D._forward, D._adjoint, D.norm(),
+                       objective=objective)
+        else:
+            # no closed-form data prox: K = [A; D], f = 0, g(u, p) = 1/2||u - y||² + lam||p||_{2,1};
+            # A is rescaled by c = ||D|| / ||A|| so both blocks have the same norm: the data part is
+            # g1(u) = 1/(2c²)||u - c y||², whose conjugate's prox is (q - sigma c y) / (1 + sigma c²).
+            c = D.norm() / A.norm()
+            yc = c * y
+
+            def prox_gconj(q, sigma):
+                return ((q[0] - sigma * yc) / (1 + sigma * c ** 2), proj(q[1], sigma))
+            alg = PDHG(lambda v, tau: v, prox_gconj, lambda v: (c * A._forward(v), D._forward(v)),
+                       lambda q: c * A._adjoint(q[0]) + D._adjoint(q[1]), (2 * D.norm() ** 2) ** 0.5,
+                       objective=objective)
         s = alg.run(x0, tol=o.tol, iterator=it, callback=lambda s: cb_res(s.x))
     else:
         raise ValueError(f"unknown tv solver {o.solver!r}; known: admm, pdhg")
