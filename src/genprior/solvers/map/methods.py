@@ -279,7 +279,7 @@ def pnp_hqs(problem, y, prior, o: PnPHQSOptions, generator, progress):
 
 @dataclass
 class PnPADMMOptions:
-    sigma_d: float | None = None   # denoiser strength; default 8 sigma_y (at least 0.05)
+    sigma_d: float | None = None   # denoiser strength; default max(sigma_y, 0.08)
     rho: float | None = None       # default sigma_y² / sigma_d²
     max_iter: int = 50
     min_iter: int = 10
@@ -295,7 +295,7 @@ def pnp_admm(problem, y, prior, o: PnPADMMOptions, generator, progress):
     require(den, "denoise", by="pnp_admm")
     A = problem.operator
     sy = max(problem.sigma_y, SIGMA_FLOOR)
-    sd = o.sigma_d if o.sigma_d is not None else max(8 * sy, 0.05)
+    sd = o.sigma_d if o.sigma_d is not None else max(sy, 0.08)
     rho = o.rho if o.rho is not None else sy ** 2 / sd ** 2
     hist_res, cb_res = _residual_history(problem, y)
     alg = ADMM(lambda v, r, xp: A.prox_l2(v, y, 1.0 / r, x0=xp, max_iter=30), lambda w, g: den.denoise(w, sd), rho)
