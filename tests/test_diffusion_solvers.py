@@ -129,6 +129,9 @@ def test_requirements_are_checked():
         gp.solve(ct, y, method="dds", prior=gp.priors.Prior())
     with pytest.raises(ValueError, match="steps"):
         gp.solve(ct, y, method="dds", prior=prior, steps=0)
+    small = gp.priors.GaussianMixture(torch.zeros(1, 1, 8, 8), None, 0.1, dtype=torch.float32)
+    with pytest.raises(ValueError, match="shape"):
+        gp.solve(ct, y, method="dds", prior=small)
 
 
 class NaNPrior(gp.priors.GaussianMixture):

@@ -79,6 +79,10 @@ def solve(problem, y: torch.Tensor, method: str = "mle", prior=None, *, generato
     problem.check_measurement(y)
     if m.needs:
         require(prior, *m.needs, by=method)
+    shape = getattr(prior, "image_shape", None)
+    if shape is not None and tuple(shape) != tuple(problem.x_shape):
+        raise ValueError(f"prior {getattr(prior, 'name', type(prior).__name__)!r} works on images of shape "
+                         f"{tuple(shape)} but the problem's images have shape {tuple(problem.x_shape)}")
     opts = build_options(m, options)
     t0 = time.perf_counter()
     with torch.no_grad():
