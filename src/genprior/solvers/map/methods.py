@@ -62,12 +62,14 @@ def _residual_history(problem, y):
 
 def _init(problem, y, x_init, iters: int = 30):
     """Start from a smooth regularised inverse: CG on (A^T A + eps D^T D) x = A^T y from 0 with
-    eps = 1e-2 ||A||² (harmonic filling of unobserved regions, mild deconvolution)."""
+    eps = 1e-2 ||A||² (harmonic filling of unobserved regions, mild deconvolution); D = I for vectors."""
     if x_init is not None:
         return x_init.clone()
     A = problem.operator
-    D = FiniteDifference(A.x_shape)
     eps = 1e-2 * A.norm() ** 2
+    if len(A.x_shape) != 3:                 # vectors: a ridge start instead
+        return cg(lambda v: A.normal(v) + eps * v, A._adjoint(y), max_iter=iters).x
+    D = FiniteDifference(A.x_shape)
     return cg(lambda v: A.normal(v) + eps * D.normal(v), A._adjoint(y), max_iter=iters).x
 
 
