@@ -429,3 +429,21 @@ def test_bad_input_errors():
         NLMeans(h_factor=-0.8)
     with pytest.raises(ValueError, match="size must be an odd int"):
         Wiener(size=4)
+
+
+def test_wavelet_frame_is_parseval_and_its_prox_matches_brute_force(gen):
+    from genprior.priors import WaveletFrameL1
+    prior = WaveletFrameL1("haar", 1, shifts=2, inner_iters=20000, tol=1e-13)
+    x = torch.rand(2, 1, 8, 8, generator=gen, dtype=D)
+    c = prior.analysis(x)
+    assert float((prior.synthesis(c) - x).abs().max()) < 1e-12            # K^T K = I
+    assert abs(float(c.norm() / x.norm()) - 1) < 1e-12                    # Parseval
+    z = torch.randn(c.shape, generator=gen, dtype=D)
+    assert rel_adjoint_error(c, z, x, prior.synthesis(z)) < 1e-12
+    # the exact analysis-L1 prox against brute force on a tiny input
+    xt = tiny((1, 1, 4, 4), seed=5)
+    K = torch.stack([prior.analysis(e.reshape(1, 1, 4, 4)).reshape(-1) for e in torch.eye(16, dtype=D)], 1)
+    mask = prior.mask(4, 4).expand(1, 4, 1, 4, 4).reshape(-1)
+    u = prior.prox(xt, 0.15)
+    check_prox(u, xt, 0.15, _l1_exact(K, mask), _l1_smooth(K, mask), atol=1e-5)
+    assert abs(float(prior.value(xt)[0]) - float(_l1_exact(K, mask)(xt.reshape(-1)))) < 1e-12

@@ -188,7 +188,8 @@ class SparsityOptions:
     lam: float | None = None
     wavelet: str = "db4"
     levels: int = 3
-    solver: str = "fista"         # fista | admm
+    shifts: int = 2               # wavelet only: cycle spinning over shifts² circular shifts (1 = orthogonal)
+    solver: str | None = None     # fista | admm; default admm for a shift-invariant frame, else fista
     rho: float | None = None
     max_iter: int = 300
     tol: float = 1e-5
@@ -202,28 +203,41 @@ def _sparsity(method: str, prior, problem, y, o: SparsityOptions, progress):
     obj = _objective(problem, y, prior, lam)
     hist_res, cb_res = _residual_history(problem, y)
     it = progress_range(o.max_iter, progress, method)
-    if o.solver == "fista":
+    frame = hasattr(prior, "analysis")
+    solver = o.solver or ("admm" if frame else "fista")
+    rho = o.rho if o.rho is not None else 10.0 * lam if lam > 0 else 1.0
+    if solver == "fista":
         L = A.norm() ** 2
         alg = FISTA(lambda x: A._adjoint(A._forward(x) - y), lambda v, tau: prior.prox(v, lam * tau), 1.0 / L,
                     objective=obj)
-    elif o.solver == "admm":
-        rho = o.rho if o.rho is not None else 10.0 * lam if lam > 0 else 1.0
+    elif solver == "admm" and frame:
+        # split z = K x with a Parseval frame K: the x-update is the data prox at K^T (z - u)
+        mask = prior.mask(*A.x_shape[-2:], y.device)
+        alg = ADMM(lambda v, r, xp: A.prox_l2(prior.synthesis(v), y, 1.0 / r, x0=xp, max_iter=20),
+                   lambda w, g: torch.where(mask, torch.sign(w) * (w.abs() - lam * g).clamp_min(0), w), rho,
+                   K=prior.analysis, objective=obj)
+    elif solver == "admm":
         alg = ADMM(lambda v, r, xp: A.prox_l2(v, y, 1.0 / r, x0=xp, max_iter=20), lambda w, g: prior.prox(w, lam * g),
                    rho, objective=obj)
     else:
-        raise ValueError(f"unknown {method} solver {o.solver!r}; known: fista, admm")
+        raise ValueError(f"unknown {method} solver {solver!r}; known: fista, admm")
     s = alg.run(x0, tol=o.tol, iterator=it, callback=lambda s: cb_res(s.x))
     hist = dict(s.history)
     hist["residual"] = hist_res
-    return Result(x=s.x, history=hist, info={"lam": lam, "iters": s.k})
+    return Result(x=s.x, history=hist, info={"lam": lam, "iters": s.k, "solver": solver})
 
 
 @register("wavelet", SparsityOptions)
 def wavelet(problem, y, prior, o: SparsityOptions, generator, progress):
-    """Orthogonal-wavelet L1: argmin 1/2||A x - y||² + lam ||W x||_1 (detail bands) by FISTA with
-    restart (or ADMM)."""
+    """Wavelet L1: argmin 1/2||A x - y||² + lam ||M K x||_1 (detail bands) with K the
+    shift-invariant frame of ``shifts``² cycle-spun orthogonal DWTs (ADMM with z = K x), or the
+    orthogonal DWT itself when ``shifts=1`` (FISTA with restart, or ADMM)."""
     from ...priors import load
-    return _sparsity("wavelet", load("wavelet", wavelet=o.wavelet, levels=o.levels), problem, y, o, progress)
+    if int(o.shifts) > 1:
+        prior = load("wavelet_ti", wavelet=o.wavelet, levels=o.levels, shifts=int(o.shifts))
+    else:
+        prior = load("wavelet", wavelet=o.wavelet, levels=o.levels)
+    return _sparsity("wavelet", prior, problem, y, o, progress)
 
 
 @register("dct", SparsityOptions)
