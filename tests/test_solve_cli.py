@@ -75,3 +75,21 @@ def test_import_stays_light():
             "if m in sys.modules]; print(heavy)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
+def test_cli_solve_with_a_diffusion_prior_writes_samples(tmp_path):
+    from genprior.nets.checkpoint import save_checkpoint
+    from genprior.nets.unet import UNet
+    net = UNet(in_channels=1, channels=(8, 16))
+    cfg = {"kind": "diffusion", "architecture": {"class": "UNet", "config": net.config}, "parameterization": "edm",
+           "sigma_data": 0.5, "image_shape": [1, 16, 16], "data_range": [0.0, 1.0], "network_range": [-1.0, 1.0]}
+    save_checkpoint(tmp_path / "prior", net, cfg)
+    out = tmp_path / "dds"
+    r = subprocess.run([sys.executable, "-m", "genprior.cli", "solve", "--task", "ct", "--image", "phantom", "--size", "16",
+                        "--method", "dds", "--prior", str(tmp_path / "prior"), "--num-samples", "3", "--opt", "steps=4",
+                        "--task-opt", "n_angles=8", "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["nfe"] == 4 and m["method"] == "dds"
+    for f in ("samples.png", "posterior_mean.png", "posterior_std.png", "reconstruction.png"):
+        assert (out / f).stat().st_size > 50
