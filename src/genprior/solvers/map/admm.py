@@ -15,6 +15,7 @@ from typing import Callable
 
 import torch
 
+from .base import IterativeSolver
 from ..._checks import batch_norm, check_finite_step
 from ...linalg import cg
 
@@ -59,7 +60,7 @@ class ADMMState:
     history: dict = field(default_factory=lambda: {"objective": [], "rel_change": [], "primal_residual": []})
 
 
-class ADMM:
+class ADMM(IterativeSolver):
     """``x_update(v, rho, x_prev)`` solves the x-subproblem for target K x ≈ v; ``prox_g(w, gamma)``;
     ``K``/``K_adjoint`` default to the identity."""
 
@@ -89,12 +90,3 @@ class ADMM:
             s.history["objective"].append(float(self.objective(x).sum()))
         return ADMMState(x=x, z=z, u=u, k=s.k + 1, rel_change=rel, history=s.history)
 
-    def run(self, x0, max_iter: int = 200, tol: float = 1e-5, callback=None, iterator=None, min_iter: int = 0) -> ADMMState:
-        s = self.init(x0)
-        for _ in (iterator if iterator is not None else range(max_iter)):
-            s = self.step(s)
-            if callback is not None:
-                callback(s)
-            if s.rel_change < tol and s.k >= min_iter:
-                break
-        return s

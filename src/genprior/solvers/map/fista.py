@@ -13,6 +13,7 @@ from typing import Callable
 
 import torch
 
+from .base import IterativeSolver
 from ..._checks import batch_dot, batch_norm, bview, check_finite_step
 
 
@@ -26,7 +27,7 @@ class FISTAState:
     history: dict = field(default_factory=lambda: {"objective": [], "rel_change": []})
 
 
-class FISTA:
+class FISTA(IterativeSolver):
     def __init__(self, grad_f: Callable, prox_g: Callable, step: float, *, accelerate: bool = True,
                  restart: bool = True, objective: Callable | None = None):
         if not step > 0:
@@ -58,12 +59,3 @@ class FISTA:
             s.history["objective"].append(float(self.objective(x_new).sum()))
         return FISTAState(x=x_new, z=z, t=t_new, k=s.k + 1, rel_change=rel, history=s.history)
 
-    def run(self, x0: torch.Tensor, max_iter: int = 200, tol: float = 1e-5, callback=None, iterator=None, min_iter: int = 0) -> FISTAState:
-        s = self.init(x0)
-        for _ in (iterator if iterator is not None else range(max_iter)):
-            s = self.step(s)
-            if callback is not None:
-                callback(s)
-            if s.rel_change < tol and s.k >= min_iter:
-                break
-        return s

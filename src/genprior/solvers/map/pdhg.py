@@ -14,6 +14,7 @@ from typing import Callable
 
 import torch
 
+from .base import IterativeSolver
 from ..._checks import batch_norm, check_finite_step
 
 
@@ -38,7 +39,9 @@ class PDHGState:
     history: dict = field(default_factory=lambda: {"objective": [], "rel_change": []})
 
 
-class PDHG:
+class PDHG(IterativeSolver):
+    default_max_iter = 500
+
     def __init__(self, prox_f: Callable, prox_gconj: Callable, K: Callable, K_adjoint: Callable, K_norm: float, *,
                  tau: float | None = None, objective: Callable | None = None):
         L = float(K_norm)
@@ -60,12 +63,3 @@ class PDHG:
             s.history["objective"].append(float(self.objective(x).sum()))
         return PDHGState(x=x, xbar=2 * x - s.x, p=p, k=s.k + 1, rel_change=rel, history=s.history)
 
-    def run(self, x0, max_iter: int = 500, tol: float = 1e-6, callback=None, iterator=None, min_iter: int = 0) -> PDHGState:
-        s = self.init(x0)
-        for _ in (iterator if iterator is not None else range(max_iter)):
-            s = self.step(s)
-            if callback is not None:
-                callback(s)
-            if s.rel_change < tol and s.k >= min_iter:
-                break
-        return s
