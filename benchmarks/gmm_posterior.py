@@ -36,7 +36,7 @@ METHODS = {
 }
 
 
-def run(dims, dys, seeds, n, directions, steps, methods):
+def run(dims, dys, seeds, n, directions, steps, methods, on_row=None):
     rows = []
     for d_x in dims:
         for d_y in dys:
@@ -61,6 +61,8 @@ def run(dims, dys, seeds, n, directions, steps, methods):
                     row[name + "_nfe"] = r.nfe
                 rows.append(row)
                 print({k: v for k, v in row.items() if not k.endswith(("_s", "_nfe"))}, flush=True)
+                if on_row is not None:
+                    on_row(rows)
     return rows
 
 
@@ -91,15 +93,22 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(1)
     methods = args.methods.split(",")
+
+    def save(rows, final=False):
+        summary = summarise(rows, methods)
+        if final:
+            for k, v in summary.items():
+                print(k, v)
+        save_report(args.out, {"summary_mean_sliced_w2": summary, "rows": rows, "method_options": METHODS,
+                               "samples": args.n, "directions": args.directions, "steps": args.steps,
+                               "complete": final},
+                    notes="float64; the prior's denoiser is the exact mixture denoiser, so every gap to the floor "
+                          "comes from the method. Sliced W2 over random unit directions; floor = two exact sample "
+                          "sets of the same size.")
+
     rows = run([int(v) for v in args.dims.split(",")], [int(v) for v in args.dys.split(",")],
-               [int(v) for v in args.seeds.split(",")], args.n, args.directions, args.steps, methods)
-    summary = summarise(rows, methods)
-    for k, v in summary.items():
-        print(k, v)
-    save_report(args.out, {"summary_mean_sliced_w2": summary, "rows": rows, "method_options": METHODS,
-                           "samples": args.n, "directions": args.directions, "steps": args.steps},
-                notes="float64; the prior's denoiser is the exact mixture denoiser, so every gap to the floor "
-                      "comes from the method. Sliced W2 over random unit directions; floor = two exact sample sets.")
+               [int(v) for v in args.seeds.split(",")], args.n, args.directions, args.steps, methods, on_row=save)
+    save(rows, final=True)
 
 
 if __name__ == "__main__":

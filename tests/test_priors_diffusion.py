@@ -204,3 +204,17 @@ def test_hub_id_offline_fails_fast(monkeypatch):
     with pytest.raises(FileNotFoundError, match="offline"):
         gp.priors.load("google/ddpm-cifar10-32")
     assert time.perf_counter() - t < 10
+
+
+def test_gmm_isotropic_fast_path_matches_the_general_path(gen):
+    means = torch.randn(5, 1, 4, 4, generator=gen, dtype=D) * 3
+    v = torch.rand(5, generator=gen, dtype=D) + 0.2
+    fast = gp.priors.GaussianMixture(means, torch.rand(5, generator=gen, dtype=D), v)
+    slow = gp.priors.GaussianMixture(means, fast.weights, v[:, None].expand(5, 16) + 0 * torch.arange(16) * 0)
+    slow.iso = None                                  # force the eigen-coordinate path
+    assert fast.iso is not None
+    x = torch.randn(7, 1, 4, 4, generator=gen, dtype=D) * 3
+    for s in (0.05, 0.7, 4.0):
+        assert torch.allclose(fast.x0(x, s), slow.x0(x, s), atol=1e-10)
+        assert torch.allclose(fast.log_prob(x, s), slow.log_prob(x, s), atol=1e-9)
+        assert torch.allclose(fast.responsibilities(x, s), slow.responsibilities(x, s), atol=1e-10)

@@ -58,6 +58,8 @@ class GaussianMixture(DiffusionPrior):
         if not bool((lam > -1e-10).all()):
             raise ValueError("covariances must be positive semi-definite")
         self.lam = lam.clamp_min(0)
+        # isotropic components (Sigma_k = v_k I): a fast path with matrix products only, no (B, K, d) arrays
+        self.iso = self.lam[:, 0].clone() if self.Q is None and bool((self.lam == self.lam[:, :1]).all()) else None
         self.sigma_min, self.sigma_max = 1e-3, 100.0
         # per-coordinate standard deviation of the whole mixture (a data scale for heuristics)
         spread = (self.weights[:, None] * (self.mu - (self.weights[:, None] * self.mu).sum(0)) ** 2).sum(0)
@@ -76,6 +78,13 @@ class GaussianMixture(DiffusionPrior):
     def _unproject(self, z):
         return z if self.Q is None else torch.einsum("kde,bke->bkd", self.Q, z)
 
+    def _iso_logn(self, xf, s2):
+        """Isotropic fast path: log N(x; mu_k, (v_k + s2) I) (B, K) from ||x||² - 2 x.mu_k + ||mu_k||²."""
+        var = self.iso[None] + s2[:, None]                                          # (B, K)
+        d2 = (xf ** 2).sum(1, keepdim=True) - 2 * xf @ self.mu.T + (self.mu ** 2).sum(1)[None]
+        logn = -0.5 * (d2.clamp_min(0) / var + self.d * torch.log(var) + self.d * math.log(2 * math.pi))
+        return logn, var
+
     def _component_terms(self, xf, s2):
         """Per-component log N(x; mu_k, Sigma_k + s2 I) (B, K) and eigen-coordinates (B, K, d)."""
         z = self._project(xf[:, None, :] - self.mu[None])
@@ -92,7 +101,8 @@ class GaussianMixture(DiffusionPrior):
     def log_prob(self, x: torch.Tensor, sigma=0.0) -> torch.Tensor:
         """log p_sigma(x) per batch element (sigma = 0: the clean mixture)."""
         xf = self._flat(x)
-        logn, _, _ = self._component_terms(xf, self._s2(sigma, x))
+        s2 = self._s2(sigma, x)
+        logn = self._iso_logn(xf, s2)[0] if self.iso is not None else self._component_terms(xf, s2)[0]
         return torch.logsumexp(torch.log(self.weights)[None] + logn, dim=1).to(x.dtype)
 
     def x0(self, x: torch.Tensor, sigma) -> torch.Tensor:
@@ -100,6 +110,12 @@ class GaussianMixture(DiffusionPrior):
         self.nfe += 1
         xf = self._flat(x)
         s2 = self._sigma(sigma, x).to(self.mu.dtype) ** 2
+        if self.iso is not None:
+            logn, var = self._iso_logn(xf, s2)
+            r = torch.softmax(torch.log(self.weights)[None] + logn, dim=1)
+            # sum_k r_k (mu_k s2 / v_k + x lam_k / v_k)
+            out = (r * s2[:, None] / var) @ self.mu + (r * self.iso[None] / var).sum(1, keepdim=True) * xf
+            return out.reshape(x.shape).to(x.dtype)
         logn, z, var = self._component_terms(xf, s2)
         r = torch.softmax(torch.log(self.weights)[None] + logn, dim=1)            # (B, K)
         shrink = self._unproject(self.lam[None] / var * z)                         # Sigma (Sigma+s2)^-1 (x-mu)
@@ -107,7 +123,8 @@ class GaussianMixture(DiffusionPrior):
         return (r[..., None] * m).sum(1).reshape(x.shape).to(x.dtype)
 
     def responsibilities(self, x: torch.Tensor, sigma=0.0) -> torch.Tensor:
-        logn, _, _ = self._component_terms(self._flat(x), self._s2(sigma, x))
+        xf, s2 = self._flat(x), self._s2(sigma, x)
+        logn = self._iso_logn(xf, s2)[0] if self.iso is not None else self._component_terms(xf, s2)[0]
         return torch.softmax(torch.log(self.weights)[None] + logn, dim=1)
 
     def sample_exact(self, n: int, *, generator: torch.Generator | None = None, sigma: float = 0.0) -> torch.Tensor:
