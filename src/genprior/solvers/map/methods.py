@@ -27,10 +27,14 @@ from .fista import FISTA
 # penalty adds little to the smooth initialisation: those tasks favour TV or a learned prior.
 LAM_SCALE = {
     "tv": {"default": 0.1, "denoise": 0.3, "inpaint_box": 0.3, "ct": 1.0, "mri": 0.3},
-    "wavelet": {"default": 0.3, "denoise": 1.0, "inpaint_box": 0.003, "inpaint_random": 0.0003, "cs": 0.001,
-                "mri": 0.0003},
+    # the shift-invariant frame (default shifts=2; tune_classical_wavelet_ti.json)
+    "wavelet": {"default": 0.3, "deblur_gauss": 0.03, "deblur_motion": 0.1, "sr4": 0.1},
+    # the orthogonal DWT (shifts=1; tune_classical.json, tune_classical_low.json)
+    "wavelet_orthogonal": {"default": 0.3, "denoise": 1.0, "inpaint_box": 0.003, "inpaint_random": 0.0003,
+                           "cs": 0.001, "mri": 0.0003},
     "dct": {"default": 0.3, "sr4": 0.1, "inpaint_box": 0.01, "inpaint_random": 0.0003, "cs": 0.0003, "mri": 0.0003},
 }
+
 SIGMA_FLOOR = 1e-3   # sigma_y used for defaults when the data are noiseless
 
 
@@ -197,7 +201,8 @@ class SparsityOptions:
 
 
 def _sparsity(method: str, prior, problem, y, o: SparsityOptions, progress):
-    lam = default_lam(method, problem, o.lam)
+    table = method if (method != "wavelet" or hasattr(prior, "analysis")) else "wavelet_orthogonal"
+    lam = default_lam(table, problem, o.lam)
     A = problem.operator
     x0 = _init(problem, y, o.x_init)
     obj = _objective(problem, y, prior, lam)
