@@ -87,6 +87,8 @@ def main():
     ap.add_argument("--num-samples", type=int, default=4)
     ap.add_argument("--tune", action="store_true")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--dds-vs-dps", default="ct,mri", help="tasks for the equal-steps DDS/DPS timing ('' to skip)")
+    ap.add_argument("--compare-steps", default="50,100")
     args = ap.parse_args()
     torch.set_num_threads(1)
     prior = gp.priors.load(args.prior)
@@ -127,8 +129,25 @@ def main():
             best[task] = {"best_diffusion": b["method"], "psnr": b["psnr"], "tv_psnr": tv,
                           "gain_over_tv_db": None if tv is None else round(b["psnr"] - tv, 3)}
     print(json.dumps(best, indent=1))
+    # DDS against DPS at equal steps: time per image and PSNR (DPS's zeta and DDS's gamma as tuned above)
+    compare = []
+    for task in [t for t in args.dds_vs_dps.split(",") if t]:
+        spec = TASKS[task]
+        problem = gp.tasks.make(task, shape, sigma_y=spec["sigma_y"], **spec["options"])
+        y_test = problem.measure(x_test, generator=torch.Generator().manual_seed(1))
+        for steps in [int(v) for v in args.compare_steps.split(",")]:
+            entry = {"task": task, "steps": steps}
+            for method in ("dps", "dds"):
+                tuned = next((r.get("options", {}) for r in rows if r["task"] == task and r["method"] == method), {})
+                res = run_method(problem, y_test, x_test, method, prior, {**tuned, "steps": steps}, args.num_samples, 0)
+                entry[method] = {"options": tuned, **{k: round(v, 4) if isinstance(v, float) else v
+                                                     for k, v in res.items()}}
+            entry["dds_time_over_dps"] = round(entry["dds"]["seconds_per_image"] / entry["dps"]["seconds_per_image"], 3)
+            entry["dds_minus_dps_psnr"] = round(entry["dds"]["psnr"] - entry["dps"]["psnr"], 3)
+            compare.append(entry)
+            print(json.dumps(entry), flush=True)
     out = args.out or f"benchmarks/diffusion_{args.prior.replace('diffusion-', '')}.json"
-    save_report(out, {"rows": rows, "best_vs_tv": best, "tasks": TASKS, "num_samples": args.num_samples,
+    save_report(out, {"rows": rows, "best_vs_tv": best, "dds_vs_dps": compare, "tasks": TASKS, "num_samples": args.num_samples,
                       "images": args.images, "prior_training": prior.config.get("training", {})},
                 notes="images in [0, 1], sigma_y on that scale (MRI: per real/imaginary part); PSNR of the posterior "
                       "mean over num_samples samples; 1 thread. Options picked on validation images when tuned.")
