@@ -60,9 +60,14 @@ class GaussianMixture(DiffusionPrior):
         self.lam = lam.clamp_min(0)
         # isotropic components (Sigma_k = v_k I): a fast path with matrix products only, no (B, K, d) arrays
         self.iso = self.lam[:, 0].clone() if self.Q is None and bool((self.lam == self.lam[:, :1]).all()) else None
-        self.sigma_min, self.sigma_max = 1e-3, 100.0
         # per-coordinate standard deviation of the whole mixture (a data scale for heuristics)
-        spread = (self.weights[:, None] * (self.mu - (self.weights[:, None] * self.mu).sum(0)) ** 2).sum(0)
+        centre = (self.weights[:, None] * self.mu).sum(0)
+        spread = (self.weights[:, None] * (self.mu - centre) ** 2).sum(0)
+        # sigma_max must drown the whole mixture so that x_T ~ N(0, sigma_max^2 I) is its diffused
+        # marginal: a fixed 100 leaves the 25 grid modes at d = 800 (radius ~450) apart and every
+        # sampler then inherits wrong mode weights (measured: sliced W2 7.8 vs floor 0.7, prior only)
+        radius = float(torch.sqrt(((self.mu - centre) ** 2).sum(1) + self.lam.sum(1)).max())
+        self.sigma_min, self.sigma_max = 1e-3, max(100.0, 5.0 * radius)
         self.data_std = float(torch.sqrt((spread + (self.weights[:, None] * self.lam).sum(0)).mean()))
 
     # -- helpers -------------------------------------------------------------------------------
