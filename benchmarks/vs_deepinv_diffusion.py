@@ -105,12 +105,14 @@ def main():
     m = dinv.sampling.DDRM(den, sigmas=np.linspace(1, 0, args.ddrm_steps + 1)[:-1], eta=0.85, etab=1.0)
     xr, dt = run_deepinv(m)
     record("deepinv", "ddrm", 0.85, xr, dt, args.ddrm_steps, fwd)
-    xr, dt = run_ours("ddrm", steps=args.ddrm_steps)
+    xr, dt = run_ours("ddrm", steps=args.ddrm_steps)                    # our EDM grid from sigma_max = 80
     record("genprior", "ddrm", 0.85, xr, dt, args.ddrm_steps, fwd)
+    xr, dt = run_ours("ddrm", steps=args.ddrm_steps, sigma_max=1.0)      # starting where deepinv's grid starts
+    record("genprior", "ddrm (sigma_max=1)", 0.85, xr, dt, args.ddrm_steps, fwd)
     best = {}
     for lib in ("deepinv", "genprior"):
         for meth in ("dps", "diffpir", "ddrm"):
-            sel = [r for r in rows if r["library"] == lib and r["method"] == meth]
+            sel = [r for r in rows if r["library"] == lib and r["method"].split(" ")[0] == meth]
             best[f"{lib}/{meth}"] = max(sel, key=lambda r: r["psnr"])
     print(best)
     save_report(args.out, {"rows": rows, "best": best, "network_forward_ms": round(1e3 * fwd, 2),
