@@ -30,8 +30,8 @@ METHODS = ["mle", "tv", "dps", "mcg", "score_sde", "pigdm", "dds", "diffpir", "d
 # small grids searched on the validation images (first value = default when --tune is off)
 GRIDS = {
     "tv": {"lam": None},          # filled from sigma_y below
-    "dps": {"zeta": [0.3, 1.0, 3.0]},
-    "mcg": {"zeta": [0.3, 1.0, 3.0]},
+    "dps": {"zeta": [0.1, 0.3, 1.0]},
+    "mcg": {"zeta": [0.1, 0.3, 1.0]},
     "diffpir": {"lam": [0.1, 1.0, 10.0]},
     "dds": {"gamma": [1.0, 10.0, 100.0]},
     "reddiff": {"lam": [0.05, 0.25, 1.0]},
@@ -69,7 +69,7 @@ def run_method(problem, y, x, method, prior, opts, num_samples, seed):
 
 def grid_points(method, sigma_y):
     if method == "tv":
-        return [{"lam": c * sigma_y} for c in (0.1, 0.3, 1.0, 3.0)]
+        return [{"lam": c * sigma_y} for c in (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)]
     g = GRIDS.get(method)
     if not g:
         return [{}]
