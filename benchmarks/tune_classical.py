@@ -6,6 +6,7 @@ The chosen c (best mean PSNR over images and noise levels) is copied into LAM_SC
 src/genprior/solvers/map/methods.py.
 """
 import argparse
+import json
 
 import torch
 
@@ -23,11 +24,13 @@ def main():
     ap.add_argument("--methods", default="tv,wavelet,dct")
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--scales", default=",".join(map(str, SCALES)))
+    ap.add_argument("--opts", default="{}", help="extra method options as JSON, e.g. '{\"wavelet\": \"haar\"}'")
     args = ap.parse_args()
     torch.set_num_threads(1)
     images = [gp.data.image(n, 64, grayscale=True) for n in ("coffee", "chelsea")]
     table, best = {}, {}
     scales = [float(v) for v in args.scales.split(",")]
+    extra = json.loads(args.opts)
     for method in args.methods.split(","):
         for task in args.tasks.split(","):
             opts = TASKS[task]
@@ -37,14 +40,14 @@ def main():
                 for i, x in enumerate(images):
                     y = p.measure(x, generator=torch.Generator().manual_seed(i))
                     for c in scales:
-                        r = gp.solve(p, y, method=method, lam=c * sy)
+                        r = gp.solve(p, y, method=method, lam=c * sy, **extra)
                         scores[c].append(float(gp.metrics.psnr(r.x.clamp(0, 1), x)))
             mean = {c: sum(v) / len(v) for c, v in scores.items()}
             c_best = max(mean, key=mean.get)
             table[f"{method}/{task}"] = {str(c): round(v, 3) for c, v in mean.items()}
             best.setdefault(method, {})[task] = c_best
             print(method, task, c_best, {c: round(v, 2) for c, v in mean.items()}, flush=True)
-    save_report(args.out, {"mean_psnr_by_scale": table, "best_scale": best},
+    save_report(args.out, {"mean_psnr_by_scale": table, "best_scale": best, "options": extra},
                 notes="lam = scale * sigma_y for the objective 1/2||Ax-y||^2 + lam r(x); images coffee, chelsea "
                       "(64², grayscale), sigma_y in {0.01, 0.05}, seeds 0-1; ct with 30 angles.")
 
