@@ -101,6 +101,9 @@ def main():
     for lam in (0.1, 1.0, 10.0):
         xr, dt = run_ours("diffpir", steps=args.steps, lam=lam)
         record("genprior", "diffpir", lam, xr, dt, args.steps, fwd)
+    for lam in (0.1, 1.0):              # the same 100 steps spread from sigma = 3 instead of 80
+        xr, dt = run_ours("diffpir", steps=args.steps, lam=lam, sigma_max=3.0)
+        record("genprior", "diffpir (sigma_max=3)", lam, xr, dt, args.steps, fwd)
     import numpy as np
     m = dinv.sampling.DDRM(den, sigmas=np.linspace(1, 0, args.ddrm_steps + 1)[:-1], eta=0.85, etab=1.0)
     xr, dt = run_deepinv(m)
