@@ -95,6 +95,7 @@ def main():
     shape = prior.image_shape
     x_test = images(args.prior, prior, args.images, "test")
     x_val = images(args.prior, prior, args.val_images, "val")
+    out = args.out or f"benchmarks/diffusion_{args.prior.replace('diffusion-', '')}.json"
     rows = []
     for task in args.tasks.split(","):
         spec = TASKS[task]
@@ -109,16 +110,24 @@ def main():
             chosen, val_scores = points[0], {}
             if args.tune and len(points) > 1:
                 for pt in points:
-                    s = run_method(problem, y_val, x_val, method, prior, pt, args.num_samples, 0)
-                    val_scores[json.dumps(pt)] = round(s["psnr"], 3)
-                chosen = json.loads(max(val_scores, key=val_scores.get))
-            res = run_method(problem, y_test, x_test, method, prior, chosen, args.num_samples, 0)
+                    try:
+                        s = run_method(problem, y_val, x_val, method, prior, pt, args.num_samples, 0)
+                        val_scores[json.dumps(pt)] = round(s["psnr"], 3)
+                    except FloatingPointError as e:      # the solver's NaN guard: this weight diverges
+                        val_scores[json.dumps(pt)] = f"diverged: {e}"
+                ok = {k: v for k, v in val_scores.items() if not isinstance(v, str)}
+                chosen = json.loads(max(ok, key=ok.get)) if ok else points[0]
+            try:
+                res = run_method(problem, y_test, x_test, method, prior, chosen, args.num_samples, 0)
+            except FloatingPointError as e:
+                res = {"diverged": str(e)}
             row = {"prior": args.prior, "task": task, "method": method, "options": chosen,
                    **{k: round(v, 4) if isinstance(v, float) else v for k, v in res.items()}}
             if val_scores:
                 row["validation_psnr"] = val_scores
             rows.append(row)
             print(json.dumps(row), flush=True)
+            save_report(out + ".partial", {"rows": rows}, notes="rows so far (the run was not finished)")
     best = {}
     for task in args.tasks.split(","):
         tr = [r for r in rows if r["task"] == task and "psnr" in r]
@@ -146,7 +155,6 @@ def main():
             entry["dds_minus_dps_psnr"] = round(entry["dds"]["psnr"] - entry["dps"]["psnr"], 3)
             compare.append(entry)
             print(json.dumps(entry), flush=True)
-    out = args.out or f"benchmarks/diffusion_{args.prior.replace('diffusion-', '')}.json"
     save_report(out, {"rows": rows, "best_vs_tv": best, "dds_vs_dps": compare, "tasks": TASKS, "num_samples": args.num_samples,
                       "images": args.images, "prior_training": prior.config.get("training", {})},
                 notes="images in [0, 1], sigma_y on that scale (MRI: per real/imaginary part); PSNR of the posterior "
