@@ -30,7 +30,10 @@ def ddrm(prior, problem, y, sigmas, *, eta: float = 0.85, eta_b: float = 1.0, nu
     x = torch.randn((num_samples * B, *A.x_shape), generator=generator, dtype=dtype, device=y.device) * sigmas[0]
     ut = A.U_adjoint(yb)
     sv = A.singulars(ut.real if ut.is_complex() else ut)
-    pos = sv > 0
+    # singular values below ~100 eps of the largest are rounding noise (a Gaussian blur's spectrum falls
+    # to 1e-9 at 64², below float32 resolution): their coordinates carry no information and are treated
+    # as the null space; keeping them blew float32 runs up (measured: 3.9 dB, float64 42.4 dB)
+    pos = sv > 100 * torch.finfo(sv.dtype).eps * sv.max()
     ybar = torch.where(pos, ut / torch.where(pos, sv, torch.ones_like(sv)), torch.zeros_like(ut))
     sy_over_s = torch.where(pos, sy / torch.where(pos, sv, torch.ones_like(sv)), torch.full_like(sv, float("inf")))
     nfe0 = prior.nfe
