@@ -242,3 +242,20 @@ def test_periodic_gradient_symbol(gen):
     ref = torch.fft.ifft2(D.fourier_symbol(x) * torch.fft.fft2(x)).real
     assert rel(ref, D.normal(x)) < 1e-12
     assert D.norm() ** 2 >= gp.linalg.power_method(D.normal, D.x_shape, max_iter=500) - 1e-6
+
+
+def test_ct_sparse_and_grid_sampler_paths_agree():
+    """Small geometries use sparse CSR products with the interpolation weights (the forward from two
+    images on), large ones grid_sample and its exact backward: both are the same linear map."""
+    g = torch.Generator().manual_seed(0)
+    sparse = gp.operators.Radon((1, 33, 33), 12)
+    grid = gp.operators.Radon((1, 33, 33), 12)
+    grid.SPARSE_MAX_NNZ = 0
+    x = torch.randn(3, 1, 33, 33, generator=g, dtype=torch.float64)
+    y = torch.randn(3, 1, 12, 33, generator=g, dtype=torch.float64)
+    assert sparse._weights(x) is not None and grid._weights(x) is None
+    assert torch.allclose(sparse.A(x), grid.A(x), atol=1e-12)
+    assert torch.allclose(sparse.A(x[:1]), grid.A(x[:1]), atol=1e-12)
+    assert torch.allclose(sparse.A_adjoint(y), grid.A_adjoint(y), atol=1e-12)
+    # and in float32, within rounding
+    assert torch.allclose(sparse.A(x.float()), grid.A(x.float()), atol=1e-4)
