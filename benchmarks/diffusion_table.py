@@ -17,7 +17,7 @@ def main():
         d = json.load(open(f))
         sources.append({"file": f, "command": d["command"]})
         rows += [r for r in d["results"]["rows"] if "psnr" in r or "skipped" in r or "diverged" in r]
-        compare += d["results"].get("dds_vs_dps", [])
+        compare += [{**c, "file": f} for c in d["results"].get("dds_vs_dps", [])]
     table, best = {}, {}
     for r in rows:           # files in name order: a later rerun (e.g. *_deblur_ddrm_rerun.json) replaces a row
         table.setdefault((r["prior"], r["task"]), {})[r["method"]] = r
