@@ -7,7 +7,7 @@ Gaussian-mixture benchmark and the shipped priors otherwise (benchmarks/).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..base import register
 from . import dc as D
@@ -42,6 +42,14 @@ def _sigmas(prior, o: DiffusionOptions):
     if o.sigma_max is not None:
         s = s[(s <= o.sigma_max) | (s == 0)]
     return s
+
+
+def _start(prior, o: DiffusionOptions) -> DiffusionOptions:
+    """``o`` with sigma_max = the prior's ``start_sigma`` (network priors: 12 sigma_data) unless the
+    user set one; priors without it (the exact Gaussian mixture) keep their own sigma_max."""
+    if o.sigma_max is None and getattr(prior, "start_sigma", None) is not None:
+        return replace(o, sigma_max=float(prior.start_sigma))
+    return o
 
 
 def _run(prior, problem, y, o, step, dc, generator, progress, name, eps_from="modified", weights=None):
@@ -144,8 +152,8 @@ class DiffPIROptions(DiffusionOptions):
 def diffpir(problem, y, prior, o: DiffPIROptions, generator, progress):
     """DiffPIR (Zhu et al. 2023): x0 <- prox of the data term with rho_t = lam sigma_y²/sigma_t²,
     then x' = x0 + sigma' (sqrt(1-zeta) eps + sqrt(zeta) z)."""
-    return _run(prior, problem, y, o, make_prior_step("zeta", zeta=o.zeta), D.ProxStep(o.lam, o.skip_sigma, o.cg_iters),
-                generator, progress, "diffpir")
+    return _run(prior, problem, y, _start(prior, o), make_prior_step("zeta", zeta=o.zeta),
+                D.ProxStep(o.lam, o.skip_sigma, o.cg_iters), generator, progress, "diffpir")
 
 
 @dataclass
@@ -159,7 +167,7 @@ class DDRMOptions(DiffusionOptions):
 def ddrm_method(problem, y, prior, o: DDRMOptions, generator, progress):
     """DDRM (Kawar et al. 2022) in the operator's SVD basis (needs ``has_svd``)."""
     from .ddrm import ddrm
-    return ddrm(prior, problem, y, _sigmas(prior, o), eta=o.eta, eta_b=o.eta_b, num_samples=int(o.num_samples),
+    return ddrm(prior, problem, y, _sigmas(prior, _start(prior, o)), eta=o.eta, eta_b=o.eta_b, num_samples=int(o.num_samples),
                 generator=generator, progress=progress)
 
 
