@@ -110,14 +110,14 @@ def score_sde(problem, y, prior, o: ScoreSDEOptions, generator, progress):
 class PiGDMOptions(DiffusionOptions):
     steps: int = 50
     eta: float = 1.0
-    data_scale: float | None = None    # default: the prior's data_std (0.5 for [0, 1] image priors)
+    data_scale: float | None = None    # default: the prior's pigdm_data_scale (network priors: 1 on [0, 1]), else data_std
     cg_iters: int = 20
 
 
 @register("pigdm", PiGDMOptions, needs=NEEDS)
 def pigdm(problem, y, prior, o: PiGDMOptions, generator, progress):
     """Pseudo-inverse guided diffusion (Song et al. 2023): DDIM step from the guided x0."""
-    return _run(prior, problem, y, o, make_prior_step("ddim", eta=o.eta), D.PiGDM(o.data_scale if o.data_scale is not None else getattr(prior, "data_std", 0.5),
+    return _run(prior, problem, y, o, make_prior_step("ddim", eta=o.eta), D.PiGDM(o.data_scale if o.data_scale is not None else getattr(prior, "pigdm_data_scale", getattr(prior, "data_std", 0.5)),
                                                            o.cg_iters), generator,
                 progress, "pigdm", eps_from="network")
 
