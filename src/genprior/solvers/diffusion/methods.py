@@ -117,8 +117,10 @@ class PiGDMOptions(DiffusionOptions):
 @register("pigdm", PiGDMOptions, needs=NEEDS)
 def pigdm(problem, y, prior, o: PiGDMOptions, generator, progress):
     """Pseudo-inverse guided diffusion (Song et al. 2023): DDIM step from the guided x0."""
-    return _run(prior, problem, y, o, make_prior_step("ddim", eta=o.eta), D.PiGDM(o.data_scale if o.data_scale is not None else getattr(prior, "pigdm_data_scale", getattr(prior, "data_std", 0.5)),
-                                                           o.cg_iters), generator,
+    c = o.data_scale
+    if c is None:
+        c = getattr(prior, "pigdm_data_scale", getattr(prior, "data_std", 0.5))
+    return _run(prior, problem, y, o, make_prior_step("ddim", eta=o.eta), D.PiGDM(c, o.cg_iters), generator,
                 progress, "pigdm", eps_from="network")
 
 
