@@ -62,8 +62,12 @@ class DiffusionPrior(Prior):
     #: sigma on this prior's image scale per unit of the model's own sigma (0.5 for a [-1, 1]
     #: network used on [0, 1] images); VP/VE schedules are defined in model units
     sigma_scale: float = 1.0
-    #: typical per-pixel scale of the data (ΠGDM's r_t uses it); 0.5 = unit variance on [-1, 1]
+    #: typical per-pixel scale of the data; 0.5 = unit variance on [-1, 1]
     data_std: float = 0.5
+    #: solver hints a prior may set (None: the solver's own default): where DDRM and DiffPIR start,
+    #: and the data scale c of PiGDM's r_t^2 = s^2 c^2 / (s^2 + c^2) (None: ``data_std``)
+    start_sigma: float | None = None
+    pigdm_data_scale: float | None = None
 
     def sigmas(self, steps: int, kind: str = "edm", **options) -> torch.Tensor:
         """A sampling schedule over this prior's noise range, on the prior's image scale.

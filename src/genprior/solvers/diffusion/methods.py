@@ -47,7 +47,7 @@ def _sigmas(prior, o: DiffusionOptions):
 def _start(prior, o: DiffusionOptions) -> DiffusionOptions:
     """``o`` with sigma_max = the prior's ``start_sigma`` (network priors: 12 sigma_data) unless the
     user set one; priors without it (the exact Gaussian mixture) keep their own sigma_max."""
-    if o.sigma_max is None and getattr(prior, "start_sigma", None) is not None:
+    if o.sigma_max is None and getattr(prior, "start_sigma", None) is not None:   # getattr: any x0-prior works
         return replace(o, sigma_max=float(prior.start_sigma))
     return o
 
@@ -119,7 +119,7 @@ def pigdm(problem, y, prior, o: PiGDMOptions, generator, progress):
     """Pseudo-inverse guided diffusion (Song et al. 2023): DDIM step from the guided x0."""
     c = o.data_scale
     if c is None:
-        c = getattr(prior, "pigdm_data_scale", getattr(prior, "data_std", 0.5))
+        c = getattr(prior, "pigdm_data_scale", None) or getattr(prior, "data_std", 0.5)
     return _run(prior, problem, y, o, make_prior_step("ddim", eta=o.eta), D.PiGDM(c, o.cg_iters), generator,
                 progress, "pigdm", eps_from="network")
 
@@ -169,8 +169,8 @@ class DDRMOptions(DiffusionOptions):
 def ddrm_method(problem, y, prior, o: DDRMOptions, generator, progress):
     """DDRM (Kawar et al. 2022) in the operator's SVD basis (needs ``has_svd``)."""
     from .ddrm import ddrm
-    return ddrm(prior, problem, y, _sigmas(prior, _start(prior, o)), eta=o.eta, eta_b=o.eta_b, num_samples=int(o.num_samples),
-                generator=generator, progress=progress)
+    return ddrm(prior, problem, y, _sigmas(prior, _start(prior, o)), eta=o.eta, eta_b=o.eta_b,
+                num_samples=int(o.num_samples), generator=generator, progress=progress)
 
 
 @dataclass

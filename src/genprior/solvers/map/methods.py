@@ -17,6 +17,7 @@ from ...linalg import cg
 from ...operators.gradient import FiniteDifference
 from ...operators.simple import Identity
 from ...priors.base import require
+from ...priors.wavelets import soft_threshold
 from ..base import Result, progress_range, register
 from .admm import ADMM, CGNormalSolver, FourierNormalSolver
 from .fista import FISTA
@@ -224,7 +225,7 @@ def _sparsity(method: str, prior, problem, y, o: SparsityOptions, progress):
         # split z = K x with a Parseval frame K: the x-update is the data prox at K^T (z - u)
         mask = prior.mask(*A.x_shape[-2:], y.device)
         alg = ADMM(lambda v, r, xp: A.prox_l2(prior.synthesis(v), y, 1.0 / r, x0=xp, max_iter=20),
-                   lambda w, g: torch.where(mask, torch.sign(w) * (w.abs() - lam * g).clamp_min(0), w), rho,
+                   lambda w, g: torch.where(mask, soft_threshold(w, lam * g), w), rho,
                    K=prior.analysis, objective=obj)
     elif solver == "admm":
         alg = ADMM(lambda v, r, xp: A.prox_l2(v, y, 1.0 / r, x0=xp, max_iter=20), lambda w, g: prior.prox(w, lam * g),

@@ -41,6 +41,7 @@ class PDHGState:
 
 class PDHG(IterativeSolver):
     default_max_iter = 500
+    default_tol = 1e-6
 
     def __init__(self, prox_f: Callable, prox_gconj: Callable, K: Callable, K_adjoint: Callable, K_norm: float, *,
                  tau: float | None = None, objective: Callable | None = None):
