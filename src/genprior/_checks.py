@@ -8,6 +8,9 @@ from __future__ import annotations
 import torch
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
+
+#: sigma_y used where a default depends on the noise level and the data are noiseless
+SIGMA_FLOOR = 1e-3
 COMPLEX_DTYPES = (torch.complex64, torch.complex128)
 
 

@@ -13,6 +13,37 @@ from .operators.base import LinearOperator
 from .registry import Registry
 
 
+class DataTerm:
+    """The data term 1/2 ||A x - y||² of the MAP objective (scico's ``SquaredL2Loss``), per batch
+    element. Solvers use it instead of writing the residual out; inputs are not checked here (the
+    entry point checked them once)."""
+
+    def __init__(self, operator: LinearOperator):
+        self.operator = operator
+
+    def residual(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """A x - y."""
+        return self.operator.apply(x) - y
+
+    def value(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """1/2 ||A x - y||², shape (B,)."""
+        r = self.residual(x, y)
+        return 0.5 * (r.abs() ** 2).reshape(r.shape[0], -1).sum(1)
+
+    def grad(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """A^T (A x - y)."""
+        return self.operator.apply_adjoint(self.residual(x, y))
+
+    def prox(self, z: torch.Tensor, y: torch.Tensor, gamma, **options) -> torch.Tensor:
+        """argmin_x gamma/2 ||A x - y||² + 1/2 ||x - z||² (the operator's closed form, else CG)."""
+        return self.operator.prox_l2(z, y, gamma, **options)
+
+    def relative_residual(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        """||A x - y|| / ||y|| over the whole batch (a history figure)."""
+        r = self.residual(x, y)
+        return float((r.abs() ** 2).sum().sqrt() / (y.abs() ** 2).sum().sqrt().clamp_min(1e-30))
+
+
 class InverseProblem:
     """y = A x + n, n ~ N(0, sigma_y² I)."""
 
@@ -24,6 +55,7 @@ class InverseProblem:
         self.sigma_y = check_nonneg(sigma_y, "sigma_y")
         self.name = name or operator.name
         self.options = dict(options or {})
+        self.data = DataTerm(operator)
 
     @property
     def x_shape(self):
@@ -57,9 +89,8 @@ class InverseProblem:
 
     def data_fidelity(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """1/(2 sigma²) ||y - A x||² per batch element (sigma = 1 when sigma_y = 0)."""
-        r = self.operator.A(x) - y
         s2 = self.sigma_y ** 2 if self.sigma_y > 0 else 1.0
-        return 0.5 * (r.abs() ** 2).reshape(r.shape[0], -1).sum(1) / s2
+        return self.data.value(self.operator.check_x(x), y) / s2
 
     def __repr__(self) -> str:
         return f"InverseProblem({self.name!r}, operator={self.operator}, sigma_y={self.sigma_y})"

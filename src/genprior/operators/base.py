@@ -84,6 +84,15 @@ class LinearOperator:
     def A_adjoint(self, y: torch.Tensor) -> torch.Tensor:
         return self._adjoint(self.check_y(y))
 
+    # unchecked public forms for solvers' inner loops: the input was checked once at the entry point
+    def apply(self, x: torch.Tensor) -> torch.Tensor:
+        """A x without input checks (solvers' inner loops; ``A`` checks)."""
+        return self._forward(x)
+
+    def apply_adjoint(self, y: torch.Tensor) -> torch.Tensor:
+        """A^T y without input checks (solvers' inner loops; ``A_adjoint`` checks)."""
+        return self._adjoint(y)
+
     def measurement_support(self, y: torch.Tensor):
         """0/1 tensor broadcastable to y marking measured entries (None: all are measured).
         Operators whose y keeps unmeasured entries as zeros (inpainting, MRI) override it."""
