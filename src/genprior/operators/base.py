@@ -205,6 +205,31 @@ class DecomposableOperator(LinearOperator):
         return self.V(v / (1 + gs * s * s))
 
 
+class FourierDiagonal(DecomposableOperator):
+    """An operator whose normal operator is diagonal in the orthonormal 2-D DFT F (over the last two
+    axes): A^T A = F^H diag(s²) F. SVD: V^T = F, singular values s >= 0 on the (H, W) frequency grid
+    (a phase, as for FFT blur, goes into U). Subclasses name the stored (H, W) float64 tensors:
+    ``singular_buffer`` holds s, ``symbol_buffer`` holds s² (None: squared from s)."""
+
+    singular_buffer: str = ""
+    symbol_buffer: str | None = None
+
+    def V_adjoint(self, x):
+        return torch.fft.fft2(x, norm="ortho")
+
+    def V(self, s):
+        return torch.fft.ifft2(s, norm="ortho").real
+
+    def singulars(self, like=None):
+        s = getattr(self, self.singular_buffer) if like is None else self._buf(self.singular_buffer, like)
+        return s.expand(self.x_shape)
+
+    def normal_fourier_symbol(self, like):
+        if self.symbol_buffer is None:
+            return self._buf(self.singular_buffer, like) ** 2
+        return self._buf(self.symbol_buffer, like)
+
+
 class Composed(LinearOperator):
     """outer ∘ inner; the adjoint is the reversed composition of adjoints."""
 

@@ -11,7 +11,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .base import DecomposableOperator, LinearOperator, _gamma
+from .base import FourierDiagonal, LinearOperator, _gamma
 
 
 def gaussian_kernel(std: float, size: int | None = None, dtype=torch.float64) -> torch.Tensor:
@@ -62,11 +62,12 @@ def _check_kernel(kernel: torch.Tensor) -> torch.Tensor:
     return kernel
 
 
-class BlurFFT(DecomposableOperator):
+class BlurFFT(FourierDiagonal):
     """Circular convolution A x = k ⊛ x (kernel centred), diagonal in the orthonormal 2-D DFT:
     A = F^H diag(h) F with h = fft2(k) placed so that its centre is at the origin."""
 
     name = "blur_fft"
+    singular_buffer = "abs_h"
 
     def __init__(self, kernel: torch.Tensor, x_shape):
         super().__init__(x_shape, x_shape)
@@ -91,20 +92,7 @@ class BlurFFT(DecomposableOperator):
         X = torch.fft.rfft2(y)
         return torch.fft.irfft2(X * self._buf("hr", y, True).conj(), s=y.shape[-2:])
 
-    # SVD: V^T = orthonormal DFT, singular values |h|, the phase of h goes into U.
-    def V_adjoint(self, x):
-        return torch.fft.fft2(x, norm="ortho")
-
-    def V(self, s):
-        return torch.fft.ifft2(s, norm="ortho").real
-
-    def singulars(self, like=None):
-        s = self.abs_h if like is None else self._buf("abs_h", like)
-        return s.expand(self.x_shape)
-
-    def normal_fourier_symbol(self, like):
-        return self._buf("abs_h", like) ** 2
-
+    # SVD (FourierDiagonal): V^T = orthonormal DFT, singular values |h|, the phase of h goes into U.
     def prox_l2(self, z, y, gamma, **_):
         """Closed form in Fourier: (I + gamma A^T A)^{-1} (z + gamma A^T y)."""
         self.check_x(z, "z")

@@ -11,17 +11,9 @@ import math
 import torch
 
 from .base import DecomposableOperator, _gamma
+from .transforms import dct_matrix  # noqa: F401  (re-exported)
 
 MAX_DENSE_ENTRIES = 64 * 1024 * 1024
-
-
-def dct_matrix(n: int) -> torch.Tensor:
-    """Orthonormal DCT-II matrix (rows are basis vectors)."""
-    k = torch.arange(n, dtype=torch.float64)[:, None]
-    i = torch.arange(n, dtype=torch.float64)[None, :]
-    D = torch.cos(math.pi * (2 * i + 1) * k / (2 * n)) * math.sqrt(2.0 / n)
-    D[0] /= math.sqrt(2.0)
-    return D
 
 
 def _num_measurements(n: int, ratio: float) -> int:

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from .base import LinearOperator
+from .transforms import difference_symbol
 
 BOUNDARIES = ("neumann", "periodic")
 
@@ -69,6 +70,4 @@ class FiniteDifference(LinearOperator):
         if self.boundary != "periodic":
             raise ValueError("D^T D is Fourier-diagonal only with boundary='periodic'")
         H, W = self.x_shape[-2:]
-        wh = 2 * math.pi * torch.fft.fftfreq(H, dtype=like.dtype, device=like.device)
-        ww = 2 * math.pi * torch.fft.fftfreq(W, dtype=like.dtype, device=like.device)
-        return (2 - 2 * torch.cos(wh))[:, None] + (2 - 2 * torch.cos(ww))[None, :]
+        return difference_symbol(H, W, like)

@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from .base import DecomposableOperator, LinearOperator, _gamma
+from .base import FourierDiagonal, LinearOperator, _gamma
 
 
 def cartesian_mask(shape, acceleration: float = 4.0, center_fraction: float = 0.08, *, seed: int = 0) -> torch.Tensor:
@@ -43,11 +43,12 @@ def _mirror(m: torch.Tensor) -> torch.Tensor:
     return torch.roll(m.flip(-2, -1), shifts=(1, 1), dims=(-2, -1))
 
 
-class MRI(DecomposableOperator):
+class MRI(FourierDiagonal):
     """Single-coil Cartesian MRI y = m ⊙ F x on x: (B, 1, H, W) real."""
 
     name = "mri"
     complex_measurements = True
+    singular_buffer, symbol_buffer = "sqrt_mbar", "mbar"
 
     def __init__(self, mask: torch.Tensor, x_shape):
         C, H, W = (int(v) for v in x_shape)
@@ -70,19 +71,6 @@ class MRI(DecomposableOperator):
 
     def normal(self, x):
         return torch.fft.ifft2(self._buf("mbar", x) * torch.fft.fft2(x, norm="ortho"), norm="ortho").real
-
-    def V_adjoint(self, x):
-        return torch.fft.fft2(x, norm="ortho")
-
-    def V(self, s):
-        return torch.fft.ifft2(s, norm="ortho").real
-
-    def singulars(self, like=None):
-        s = self.sqrt_mbar if like is None else self._buf("sqrt_mbar", like)
-        return s.expand(self.x_shape)
-
-    def normal_fourier_symbol(self, like):
-        return self._buf("mbar", like)
 
     def prox_l2(self, z, y, gamma, **_):
         self.check_x(z, "z")

@@ -50,6 +50,19 @@ class Inpainting(DecomposableOperator):
             raise ValueError("inpainting mask must hold only 0 and 1")
         self.mask = mask
 
+    @property
+    def hole_kind(self) -> str:
+        """How the unobserved pixels lie: ``"none"``, ``"box"`` (one axis-aligned rectangle, the
+        same in every channel) or ``"scattered"`` (anything else, e.g. random pixel sampling)."""
+        missing = self.mask == 0
+        if not bool(missing.any()):
+            return "none"
+        hole = missing.any(0)
+        rows, cols = hole.any(1).nonzero().reshape(-1), hole.any(0).nonzero().reshape(-1)
+        r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        box = bool(hole[r0:r1, c0:c1].all()) and int(hole.sum()) == (r1 - r0) * (c1 - c0)
+        return "box" if box and bool((missing == hole).all()) else "scattered"
+
     def _forward(self, x):
         return self._buf("mask", x) * x
 

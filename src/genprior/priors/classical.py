@@ -7,21 +7,20 @@ r(x) per batch element (B,); ``prox(x, gamma)`` = argmin_u gamma r(u) + 1/2 ||u 
 a float or a (B,) tensor; ``denoise(x, sigma)`` for Gaussian noise of std sigma on the [0, 1]
 scale. Heavy optional packages (scikit-image, bm3d, PyWavelets) are imported only when used.
 
-This module holds Tikhonov and the registry; the other families live in ``tv``, ``wavelets``,
+This module holds Tikhonov and the table of named classical priors; the other families live in ``tv``, ``wavelets``,
 ``lowrank`` and ``denoisers``.
 """
 from __future__ import annotations
-
-import math
 
 import torch
 
 from .base import Prior
 from .denoisers import BM3D, NLMeans, Wiener
 from .lowrank import PatchLowRank, svt
-from .registry import FACTORIES
+from ..registry import Registry
 from .._checks import batch_param, check_image
 from ..operators.gradient import finite_diff, finite_diff_adjoint
+from ..operators.transforms import difference_symbol
 from .tv import TV, SmoothTV
 from .wavelets import DCTL1, DWT2, WaveletFrameL1, WaveletL1, soft_threshold
 
@@ -62,9 +61,7 @@ class Tikhonov(Prior):
 
     def symbol(self, H: int, W: int, like: torch.Tensor) -> torch.Tensor:
         """The Fourier symbol of L^T L on the rfft2 grid (H, W // 2 + 1)."""
-        wh = 2 * math.pi * torch.fft.fftfreq(H, dtype=like.dtype, device=like.device)
-        ww = 2 * math.pi * torch.fft.rfftfreq(W, dtype=like.dtype, device=like.device)
-        s = (2 - 2 * torch.cos(wh))[:, None] + (2 - 2 * torch.cos(ww))[None, :]
+        s = difference_symbol(H, W, like, onesided=True)
         return {"identity": torch.ones_like(s), "gradient": s, "laplacian": s * s}[self.L]
 
     def prox(self, x: torch.Tensor, gamma) -> torch.Tensor:
@@ -84,10 +81,12 @@ def _tv_aniso(**options) -> TV:
     return TV(isotropic=False, **options)
 
 
-for _name, _factory in {"tikhonov": Tikhonov, "tv": TV, "tv_aniso": _tv_aniso, "smooth_tv": SmoothTV,
-                        "wavelet": WaveletL1, "wavelet_ti": WaveletFrameL1, "dct": DCTL1, "lowrank": PatchLowRank, "nlm": NLMeans,
-                        "bm3d": BM3D, "wiener": Wiener}.items():
-    FACTORIES.register(_name, _factory)
+# the named classical priors for ``genprior.priors.load`` (priors/registry.py serves them)
+CLASSICAL: Registry = Registry("prior")
+for _name, _factory in (("tikhonov", Tikhonov), ("tv", TV), ("tv_aniso", _tv_aniso), ("smooth_tv", SmoothTV),
+                        ("wavelet", WaveletL1), ("wavelet_ti", WaveletFrameL1), ("dct", DCTL1),
+                        ("lowrank", PatchLowRank), ("nlm", NLMeans), ("bm3d", BM3D), ("wiener", Wiener)):
+    CLASSICAL.register(_name, _factory)
 
 __all__ = ["Tikhonov", "TV", "SmoothTV", "WaveletL1", "WaveletFrameL1", "DCTL1", "DWT2", "PatchLowRank", "NLMeans", "BM3D", "Wiener",
            "soft_threshold", "svt", "finite_diff", "finite_diff_adjoint"]

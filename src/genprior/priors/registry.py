@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..registry import Registry
+from .classical import CLASSICAL
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 
-FACTORIES: Registry = Registry("prior")
+FACTORIES = CLASSICAL     # the named factories (classical priors and denoisers)
 
 
 def shipped() -> list[str]:
@@ -18,13 +18,7 @@ def shipped() -> list[str]:
 
 
 def names() -> list[str]:
-    _import_families()
     return sorted(set(shipped()) | set(FACTORIES.names()))
-
-
-def _import_families():
-    # importing the family modules registers their factories
-    from . import classical  # noqa: F401
 
 
 def load_checkpoint_prior(path, *, dtype=None):
@@ -60,7 +54,6 @@ def load(name_or_path: str, **options):
     name = str(name_or_path)
     if name in shipped():
         return load_checkpoint_prior(CHECKPOINT_DIR / name, **options)
-    _import_families()
     if name in FACTORIES:
         return FACTORIES.get(name)(**options)
     if "/" in name and not name.startswith((".", "/")) and len(name.split("/")) == 2:

@@ -10,14 +10,12 @@ The difference operator itself lives in :mod:`genprior.operators.gradient`.
 """
 from __future__ import annotations
 
-import math
-
 import torch
 
-from .._checks import batch_param, check_image, check_nonneg, check_positive, check_tensor
+from .._checks import check_image, check_nonneg, check_positive, check_tensor
 from ..operators.gradient import (check_boundary, diff_pair, diff_pair_adjoint, finite_diff,  # noqa: F401
                                   finite_diff_adjoint)
-from .base import Prior
+from .base import FramePrior, Prior
 
 
 def _diff(x, boundary):
@@ -54,8 +52,9 @@ class _GradientPrior(Prior):
         return finite_diff_adjoint(p, self.boundary)
 
 
-class TV(_GradientPrior):
-    """Total variation r(x) = sum_p ||(D x)_p||, D forward differences (``boundary`` as above).
+class TV(_GradientPrior, FramePrior):
+    """Total variation r(x) = sum_p ||(D x)_p||, D forward differences (``boundary`` as above): a
+    :class:`FramePrior` with K = D, ||D||² <= 8.
 
     Isotropic: ||.||_2 over both directions *and* all channels jointly (vectorial TV for C > 1,
     Bresson & Chan 2008); anisotropic: ||.||_1. The prox argmin_u gamma r(u) + 1/2 ||u - x||² is
@@ -67,6 +66,7 @@ class TV(_GradientPrior):
 
     capabilities = frozenset({"value", "prox"})
     name = "tv"
+    frame_bound = 8.0
 
     def __init__(self, isotropic: bool = True, boundary: str = "neumann", *, inner_iters: int = 100,
                  tol: float = 1e-5):
@@ -77,51 +77,34 @@ class TV(_GradientPrior):
         self.tol = check_nonneg(tol, "tol")
         self.config = dict(isotropic=isotropic, boundary=boundary, inner_iters=inner_iters, tol=tol)
 
-    def value(self, x: torch.Tensor) -> torch.Tensor:
-        dh, dw = _diff(check_image(x), self.boundary)
+    def analysis(self, x: torch.Tensor) -> torch.Tensor:
+        return finite_diff(x, self.boundary)
+
+    def synthesis(self, p: torch.Tensor) -> torch.Tensor:
+        return finite_diff_adjoint(p, self.boundary)
+
+    @staticmethod
+    def _norms(p):
+        """Per-pixel 2-norm over channels and both directions: (B, 1, 1, H, W)."""
+        return _pixel_norm(p[:, :, 0], p[:, :, 1]).unsqueeze(2)
+
+    def coefficient_norm(self, p: torch.Tensor) -> torch.Tensor:
         if self.isotropic:
-            return _pixel_norm(dh, dw).flatten(1).sum(1)
-        return (dh.abs() + dw.abs()).flatten(1).sum(1)
+            return _pixel_norm(p[:, :, 0], p[:, :, 1]).flatten(1).sum(1)
+        return (p[:, :, 0].abs() + p[:, :, 1].abs()).flatten(1).sum(1)
 
-    def _project(self, ph, pw):
-        """Onto {||p_pixel|| <= 1} (in place)."""
+    def shrink(self, p: torch.Tensor, t) -> torch.Tensor:
+        """prox of t ||.||_{2,1} (isotropic: joint norm over channels and directions per pixel) or of
+        t ||.||_1 (anisotropic) on D x-shaped p."""
         if self.isotropic:
-            scale = _pixel_norm(ph, pw).clamp_min_(1.0)
-            return ph.div_(scale), pw.div_(scale)
-        return ph.clamp_(-1.0, 1.0), pw.clamp_(-1.0, 1.0)
+            return p * (1 - t / self._norms(p).clamp_min(1e-12)).clamp_min(0)
+        return torch.sign(p) * (p.abs() - t).clamp_min(0)
 
-    def prox(self, x: torch.Tensor, gamma, *, dual: torch.Tensor | None = None, return_dual: bool = False,
-             inner_iters: int | None = None, tol: float | None = None):
-        """argmin_u gamma TV(u) + 1/2 ||u - x||²; ``gamma`` a float or (B,) tensor.
-
-        ``dual`` (B, C, 2, H, W) warm-starts the dual variable (e.g. the one returned by the previous
-        call with ``return_dual=True``, which returns ``(u, p)``)."""
-        check_image(x)
-        g = batch_param(gamma, x, "gamma")
-        n_iter = self.inner_iters if inner_iters is None else inner_iters
-        tol = self.tol if tol is None else check_nonneg(tol, "tol")
-        if dual is None:
-            ph, pw = torch.zeros_like(x), torch.zeros_like(x)
-        else:
-            check_tensor(dual, "dual", shape=(x.shape[1], 2, *x.shape[2:]))
-            ph, pw = self._project(dual[:, :, 0].clone(), dual[:, :, 1].clone())
-        step = 1.0 / (8.0 * torch.where(g > 0, g, torch.ones_like(g)))   # 1 / L, L = 8 gamma² >= gamma² ||D||²
-        qh, qw, t, u_old = ph, pw, 1.0, None
-        for _ in range(n_iter):
-            u = x - g * _diff_adjoint(qh, qw, self.boundary)
-            dh, dw = _diff(u, self.boundary)
-            nh, nw = self._project(qh + step * dh, qw + step * dw)
-            t_new = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
-            beta = (t - 1.0) / t_new
-            qh, qw = nh + beta * (nh - ph), nw + beta * (nw - pw)
-            ph, pw, t = nh, nw, t_new
-            if u_old is not None and tol > 0:
-                change = (u - u_old).flatten(1).norm(dim=1) / u.flatten(1).norm(dim=1).clamp_min(1e-30)
-                if float(change.max()) < tol:
-                    break
-            u_old = u
-        u = x - g * _diff_adjoint(ph, pw, self.boundary)
-        return (u, torch.stack((ph, pw), dim=2)) if return_dual else u
+    def project_dual(self, p: torch.Tensor, radius=1.0) -> torch.Tensor:
+        """Onto {||p_pixel|| <= radius} (the dual ball of the norm above)."""
+        if self.isotropic:
+            return p / (self._norms(p) / radius).clamp_min(1)
+        return p.clamp(-radius, radius)
 
     def __repr__(self) -> str:
         return (f"TV(isotropic={self.isotropic}, boundary={self.boundary!r}, inner_iters={self.inner_iters}, "

@@ -7,128 +7,16 @@ Coefficients are packed in a tensor of the same shape as the image.
 """
 from __future__ import annotations
 
-import math
 
 import torch
-import torch.nn.functional as F
 
-from .base import Prior
+from .base import FramePrior, Prior
 from .._checks import batch_param, check_image, check_nonneg
-
-ORTHOGONAL_FAMILIES = ("haar", "db", "sym", "coif")
-
+from ..operators.transforms import DWT2, ORTHOGONAL_FAMILIES, dct_matrix, known_wavelets  # noqa: F401
 
 def soft_threshold(c: torch.Tensor, tau) -> torch.Tensor:
     """S_tau(c) = sign(c) max(|c| - tau, 0), the prox of tau ||.||_1."""
     return c.sign() * (c.abs() - tau).clamp_min(0)
-
-
-def known_wavelets() -> list[str]:
-    """The orthogonal wavelets of PyWavelets (haar, Daubechies, symlets, coiflets)."""
-    import pywt
-    return [w for fam in ORTHOGONAL_FAMILIES for w in pywt.wavelist(fam)]
-
-
-def _describe(names: list[str]) -> str:
-    out = []
-    for fam in ORTHOGONAL_FAMILIES:
-        members = [n for n in names if n.startswith(fam)]
-        out.append(fam if fam == "haar" else f"{members[0]}..{members[-1]}")
-    return ", ".join(out)
-
-
-class DWT2:
-    """Orthogonal 2-D wavelet transform with periodization, ``levels`` levels, per channel.
-
-    Matches ``pywt.coeffs_to_array(pywt.wavedec2(x, wavelet, mode="periodization", level=levels))``:
-    at each level the current (h, w) block becomes [[LL, LH], [HL, HH]] with L/H the low/high-pass
-    along H (first letter) and W (second), i.e. pywt's cA, cV (top right), cH (bottom left), cD;
-    the next level transforms LL. With filters h (``dec_lo``), g (``dec_hi``) of even length L,
-    cA[i] = sum_k h[k] x[(2 i + L/2 - k) mod N]. ``inverse`` is the adjoint (= the inverse).
-    """
-
-    def __init__(self, wavelet: str = "db4", levels: int = 3):
-        known = known_wavelets()
-        if wavelet not in known:
-            raise ValueError(f"unknown wavelet {wavelet!r}; known (orthogonal): {_describe(known)}")
-        if not (isinstance(levels, int) and levels >= 1):
-            raise ValueError(f"levels must be an int >= 1, got {levels!r}")
-        import pywt
-        w = pywt.Wavelet(wavelet)
-        lo = torch.tensor(w.dec_lo, dtype=torch.float64).flip(0)   # reversed: conv2d correlates
-        hi = torch.tensor(w.dec_hi, dtype=torch.float64).flip(0)
-        self.wavelet, self.levels, self.L = wavelet, levels, lo.numel()
-        # filters for LL, LH, HL, HH: (4, 1, L, L), outer products (rows: along H, columns: along W)
-        self.filters = torch.stack([torch.outer(a, b) for a in (lo, hi) for b in (lo, hi)])[:, None]
-        self._cache = {}
-
-    def _weight(self, like):
-        key = (like.dtype, like.device)
-        if key not in self._cache:
-            self._cache[key] = self.filters.to(dtype=like.dtype, device=like.device)
-        return self._cache[key]
-
-    def check_shape(self, x: torch.Tensor) -> None:
-        H, W = x.shape[-2:]
-        m = 2 ** self.levels
-        if H % m or W % m:
-            raise ValueError(f"image size {H}x{W} must be divisible by 2**levels = {m} for a {self.levels}-level DWT")
-
-    def _pad_index(self, n, device):
-        return (torch.arange(n + self.L - 2, device=device) - (self.L // 2 - 1)) % n
-
-    def _analysis(self, a):
-        """One level on (N, 1, h, w) -> (N, 4, h/2, w/2)."""
-        ih, iw = self._pad_index(a.shape[-2], a.device), self._pad_index(a.shape[-1], a.device)
-        a = a.index_select(-2, ih).index_select(-1, iw)
-        return F.conv2d(a, self._weight(a), stride=2)
-
-    def _synthesis(self, c):
-        """Adjoint of :meth:`_analysis`: (N, 4, h/2, w/2) -> (N, 1, h, w)."""
-        h, w = 2 * c.shape[-2], 2 * c.shape[-1]
-        ih, iw = self._pad_index(h, c.device), self._pad_index(w, c.device)
-        y = F.conv_transpose2d(c, self._weight(c), stride=2)     # (N, 1, h + L - 2, w + L - 2)
-        y = y.new_zeros(*y.shape[:2], h, y.shape[-1]).index_add_(-2, ih, y)
-        return y.new_zeros(*y.shape[:2], h, w).index_add_(-1, iw, y)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Packed coefficients, same shape as x (B, C, H, W)."""
-        check_image(x)
-        self.check_shape(x)
-        B, C, H, W = x.shape
-        out = x.reshape(B * C, 1, H, W).clone()
-        h, w = H, W
-        for _ in range(self.levels):
-            c = self._analysis(out[..., :h, :w].contiguous())
-            h2, w2 = h // 2, w // 2
-            out[..., :h2, :w2], out[..., :h2, w2:w] = c[:, 0:1], c[:, 1:2]
-            out[..., h2:h, :w2], out[..., h2:h, w2:w] = c[:, 2:3], c[:, 3:4]
-            h, w = h2, w2
-        return out.reshape(B, C, H, W)
-
-    def inverse(self, coeffs: torch.Tensor) -> torch.Tensor:
-        """Image from packed coefficients (the adjoint and inverse of :meth:`forward`)."""
-        check_image(coeffs, "coeffs")
-        self.check_shape(coeffs)
-        B, C, H, W = coeffs.shape
-        out = coeffs.reshape(B * C, 1, H, W).clone()
-        for j in reversed(range(self.levels)):
-            h, w = H >> j, W >> j
-            h2, w2 = h // 2, w // 2
-            c = torch.cat([out[..., :h2, :w2], out[..., :h2, w2:w], out[..., h2:h, :w2], out[..., h2:h, w2:w]], 1)
-            out[..., :h, :w] = self._synthesis(c)
-        return out.reshape(B, C, H, W)
-
-    adjoint = inverse
-
-    def detail_mask(self, H: int, W: int, device=None) -> torch.Tensor:
-        """Boolean (H, W): True on detail coefficients, False on the coarsest approximation band."""
-        m = torch.ones(H, W, dtype=torch.bool, device=device)
-        m[: H >> self.levels, : W >> self.levels] = False
-        return m
-
-    def __repr__(self) -> str:
-        return f"DWT2(wavelet={self.wavelet!r}, levels={self.levels})"
 
 
 class _TransformL1(Prior):
@@ -198,7 +86,6 @@ class DCTL1(_TransformL1):
     def _matrix(self, n, like):
         key = (n, like.dtype, like.device)
         if key not in self._cache:
-            from ..operators import dct_matrix
             self._cache[key] = dct_matrix(n).to(dtype=like.dtype, device=like.device)
         return self._cache[key]
 
@@ -236,7 +123,7 @@ class DCTL1(_TransformL1):
         return f"DCTL1(block={self.block})"
 
 
-class WaveletFrameL1(Prior):
+class WaveletFrameL1(FramePrior):
     """Translation-invariant wavelet sparsity by cycle spinning (Coifman & Donoho 1995):
     r(x) = ||M K x||_1 with K = S^{-1/2} [W T_s]_s, W the orthogonal DWT of :class:`DWT2`, T_s the
     circular shifts s in {0..shifts-1}², S = shifts², M the detail-band mask. K is a Parseval tight
@@ -246,6 +133,8 @@ class WaveletFrameL1(Prior):
 
     capabilities = frozenset({"value", "prox"})
     name = "wavelet_ti"
+    frame_bound = 1.0
+    parseval = True
 
     def __init__(self, wavelet: str = "db4", levels: int = 3, shifts: int = 2, *, inner_iters: int = 100,
                  tol: float = 1e-5):
@@ -272,29 +161,16 @@ class WaveletFrameL1(Prior):
     def mask(self, H, W, device=None):
         return self.dwt.detail_mask(H, W, device)
 
-    def value(self, x: torch.Tensor) -> torch.Tensor:
-        c = self.analysis(check_image(x))
-        return (c.abs() * self.mask(*x.shape[-2:], x.device)).flatten(1).sum(1)
+    def coefficient_norm(self, c: torch.Tensor) -> torch.Tensor:
+        return (c.abs() * self.mask(*c.shape[-2:], c.device)).flatten(1).sum(1)
 
-    def prox(self, x: torch.Tensor, gamma) -> torch.Tensor:
-        g = batch_param(gamma, check_image(x), "gamma")
-        m = self.mask(*x.shape[-2:], x.device)
-        gg = g.unsqueeze(1)                                       # (B, 1, 1, 1, 1) against (B, S, C, H, W)
-        step = 1.0 / torch.where(gg > 0, gg, torch.ones_like(gg))  # 1/L with L = gamma² ||K||² = gamma²
-        p = torch.zeros_like(self.analysis(x))
-        q, t, u_old = p, 1.0, None
-        for _ in range(self.inner_iters):
-            u = x - g * self.synthesis(q)
-            p_new = ((q + step * self.analysis(u)).clamp(-1, 1)) * m
-            t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
-            q = p_new + ((t - 1) / t_new) * (p_new - p)
-            p, t = p_new, t_new
-            if u_old is not None and self.tol > 0:
-                change = (u - u_old).flatten(1).norm(dim=1) / u.flatten(1).norm(dim=1).clamp_min(1e-30)
-                if float(change.max()) < self.tol:
-                    break
-            u_old = u
-        return x - g * self.synthesis(p)
+    def shrink(self, c: torch.Tensor, t) -> torch.Tensor:
+        """Soft-thresholding of the detail coefficients by t (the prox of t ||M .||_1)."""
+        return torch.where(self.mask(*c.shape[-2:], c.device), soft_threshold(c, t), c)
+
+    def project_dual(self, c: torch.Tensor, radius=1.0) -> torch.Tensor:
+        """|c| <= radius on the detail coefficients, 0 on the approximation band."""
+        return c.clamp(-radius, radius) * self.mask(*c.shape[-2:], c.device)
 
     def __repr__(self) -> str:
         return f"WaveletFrameL1(wavelet={self.wavelet!r}, levels={self.levels}, shifts={self.shifts})"

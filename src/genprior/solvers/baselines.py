@@ -30,10 +30,9 @@ def mle(problem, y, prior, opts: MLEOptions, generator, progress):
     hist = {"residual": []}
 
     def cb(k, x):
-        r = A._forward(x) - y
-        hist["residual"].append(float((r.abs() ** 2).sum().sqrt() / (y.abs() ** 2).sum().sqrt()))
+        hist["residual"].append(problem.data.relative_residual(x, y))
 
-    out = cg(A.normal, A._adjoint(y), tol=opts.tol, max_iter=int(opts.iters), callback=cb)
+    out = cg(A.normal, A.apply_adjoint(y), tol=opts.tol, max_iter=int(opts.iters), callback=cb)
     return Result(x=out.x, history=hist, info={"cg_iters": out.iters.tolist()})
 
 

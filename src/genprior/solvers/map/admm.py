@@ -25,14 +25,14 @@ class FourierNormalSolver:
 
     def __init__(self, operator, D, y: torch.Tensor):
         self.A, self.D = operator, D
-        self.Aty = operator._adjoint(y)
+        self.Aty = operator.apply_adjoint(y)
         self.symA = operator.normal_fourier_symbol(self.Aty)
         self.symD = D.fourier_symbol(self.Aty)
         if self.symA is None:
             raise ValueError(f"{operator} has no Fourier-diagonal normal operator")
 
     def __call__(self, v: torch.Tensor, rho: float, x_prev: torch.Tensor) -> torch.Tensor:
-        num = torch.fft.fft2(self.Aty + rho * self.D._adjoint(v))
+        num = torch.fft.fft2(self.Aty + rho * self.D.apply_adjoint(v))
         den = self.symA + rho * self.symD
         return torch.fft.ifft2(num / den.clamp_min(1e-12)).real
 
@@ -42,11 +42,11 @@ class CGNormalSolver:
 
     def __init__(self, operator, D, y: torch.Tensor, *, cg_iters: int = 10, tol: float = 1e-6):
         self.A, self.D, self.cg_iters, self.tol = operator, D, cg_iters, tol
-        self.Aty = operator._adjoint(y)
+        self.Aty = operator.apply_adjoint(y)
 
     def __call__(self, v, rho, x_prev):
         D, A = self.D, self.A
-        return cg(lambda w: A.normal(w) + rho * D.normal(w), self.Aty + rho * D._adjoint(v), x_prev,
+        return cg(lambda w: A.normal(w) + rho * D.normal(w), self.Aty + rho * D.apply_adjoint(v), x_prev,
                   tol=self.tol, max_iter=self.cg_iters).x
 
 

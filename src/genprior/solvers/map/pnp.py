@@ -1,0 +1,89 @@
+"""Plug-and-play: a denoiser in place of a proximal map, in half-quadratic splitting (DPIR, Zhang et
+al. 2021) or ADMM (Venkatakrishnan et al. 2013)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ..._checks import SIGMA_FLOOR, check_finite_step
+from ...priors.base import require
+from ..base import Result, progress_range, register
+from .admm import ADMM
+from .common import ResidualHistory, smooth_init
+
+
+def default_denoiser():
+    """BM3D when the optional package is installed, else NL-means."""
+    from ...priors import load
+    try:
+        return load("bm3d")
+    except ImportError:
+        return load("nlm")
+
+
+@dataclass
+class PnPHQSOptions:
+    lam: float = 0.23             # DPIR's lambda
+    iters: int = 8
+    sigma_start: float = 49 / 255
+    sigma_end: float | None = None   # default: sigma_y
+    x_init: torch.Tensor | None = None
+
+
+def hqs(problem, y, denoiser, o: PnPHQSOptions, progress, name: str = "pnp_hqs") -> Result:
+    """DPIR (Zhang et al. 2021): sigma_k log-spaced from sigma_start to sigma_end;
+    x_k = argmin 1/2||A x - y||² + alpha_k/2 ||x - z_{k-1}||², alpha_k = lam sigma_y² / sigma_k²;
+    z_k = D(x_k, sigma_k)."""
+    data = problem.data
+    sy = max(problem.sigma_y, SIGMA_FLOOR)
+    s_end = o.sigma_end if o.sigma_end is not None else sy
+    sigmas = torch.logspace(math.log10(max(o.sigma_start, s_end)), math.log10(s_end), o.iters).tolist()
+    z = smooth_init(problem, y, o.x_init)
+    residual = ResidualHistory(problem, y)
+    for k in progress_range(o.iters, progress, name):
+        alpha = o.lam * sy ** 2 / sigmas[k] ** 2
+        x = data.prox(z, y, 1.0 / alpha, x0=z, max_iter=30)
+        z = check_finite_step(denoiser.denoise(x, sigmas[k]), f"{name} iteration {k}")
+        residual(z)
+    return Result(x=z, history={"residual": list(residual), "sigma": sigmas},
+                  info={"denoiser": type(denoiser).__name__})
+
+
+@register("pnp_hqs", PnPHQSOptions)
+def pnp_hqs(problem, y, prior, o: PnPHQSOptions, generator, progress):
+    """Plug-and-play half-quadratic splitting with any denoiser (DPIR schedule)."""
+    den = prior if prior is not None else default_denoiser()
+    require(den, "denoise", by="pnp_hqs")
+    return hqs(problem, y, den, o, progress)
+
+
+@dataclass
+class PnPADMMOptions:
+    sigma_d: float | None = None   # denoiser strength; default max(sigma_y, 0.08)
+    rho: float | None = None       # default sigma_y² / sigma_d²
+    max_iter: int = 50
+    min_iter: int = 10
+    tol: float = 1e-4
+    x_init: torch.Tensor | None = None
+
+
+@register("pnp_admm", PnPADMMOptions)
+def pnp_admm(problem, y, prior, o: PnPADMMOptions, generator, progress):
+    """Plug-and-play ADMM (Venkatakrishnan et al. 2013): x = prox_l2(z - u, y, 1/rho),
+    z = D(x + u, sigma_d), u += x - z."""
+    den = prior if prior is not None else default_denoiser()
+    require(den, "denoise", by="pnp_admm")
+    data = problem.data
+    sy = max(problem.sigma_y, SIGMA_FLOOR)
+    sd = o.sigma_d if o.sigma_d is not None else max(sy, 0.08)
+    rho = o.rho if o.rho is not None else sy ** 2 / sd ** 2
+    residual = ResidualHistory(problem, y)
+    alg = ADMM(lambda v, r, xp: data.prox(v, y, 1.0 / r, x0=xp, max_iter=30), lambda w, g: den.denoise(w, sd), rho)
+    s = alg.run(smooth_init(problem, y, o.x_init), tol=o.tol,
+                iterator=progress_range(o.max_iter, progress, "pnp_admm"), callback=lambda s: residual(s.z),
+                min_iter=o.min_iter)
+    hist = dict(s.history)
+    hist["residual"] = list(residual)
+    return Result(x=s.z, history=hist, info={"sigma_d": sd, "rho": rho, "denoiser": type(den).__name__, "iters": s.k})

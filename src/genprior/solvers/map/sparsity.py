@@ -1,0 +1,100 @@
+"""Sparsity MAP: argmin 1/2||A x - y||² + lam ||T x||_1 in a wavelet frame / orthogonal DWT
+(Donoho & Johnstone 1994; cycle spinning, Coifman & Donoho 1995) or the DCT, built from the
+:class:`~genprior.priors.WaveletFrameL1`, :class:`~genprior.priors.WaveletL1` and
+:class:`~genprior.priors.DCTL1` priors."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ...priors.base import FramePrior
+from ...priors.wavelets import DCTL1, WaveletFrameL1, WaveletL1
+from ..base import Result, progress_range, register
+from .admm import ADMM
+from .common import ResidualHistory, default_lam, operator_kind, smooth_init
+from .fista import FISTA
+
+# lam = scale[operator_kind(A)] * sigma_y (common.operator_kind): the best scale on validation images
+# (benchmarks/tune_classical.py; results tune_classical*.json). Where the smallest scale won
+# (orthogonal-wavelet / DCT sparsity on inpainting, CS, MRI) the penalty adds little to the smooth
+# initialisation: those problems favour TV or a learned prior.
+LAM_SCALE = {
+    # the shift-invariant frame (shifts >= 2; tune_classical_wavelet_ti.json)
+    "wavelet": {"default": 0.3, "blur_symmetric": 0.03, "blur": 0.1, "downsampling": 0.1},
+    # the orthogonal DWT (shifts = 1; tune_classical.json, tune_classical_low.json)
+    "wavelet_orthogonal": {"default": 0.3, "identity": 1.0, "box_inpainting": 0.003, "scattered_inpainting": 0.0003,
+                           "random_projection": 0.001, "fourier_sampling": 0.0003},
+    "dct": {"default": 0.3, "downsampling": 0.1, "box_inpainting": 0.01, "scattered_inpainting": 0.0003,
+            "random_projection": 0.0003, "fourier_sampling": 0.0003},
+}
+
+# (wavelet, levels) of the shift-invariant frame per operator kind: Cartesian Fourier sampling's line
+# aliasing is better caught by Haar over 4 levels (tune_classical_wavelet_mri_haar.json).
+WAVELET_DEFAULT = {"default": ("db4", 3), "fourier_sampling": ("haar", 4)}
+
+
+@dataclass
+class SparsityOptions:
+    lam: float | None = None
+    wavelet: str | None = None    # default per operator kind: WAVELET_DEFAULT
+    levels: int | None = None
+    shifts: int = 2               # wavelet only: cycle spinning over shifts² circular shifts (1 = orthogonal)
+    solver: str | None = None     # fista | admm; default admm for a shift-invariant frame, else fista
+    rho: float | None = None
+    max_iter: int = 300
+    tol: float = 1e-5
+    x_init: torch.Tensor | None = None
+
+
+def sparse_map(table: str, prior, problem, y, o: SparsityOptions, progress, name: str):
+    """argmin 1/2||A x - y||² + lam r(x) for an L1 prior r. FISTA with restart:
+    x = prox_{lam tau r}(z - tau A^T (A z - y)), tau = 1/||A||²; ADMM with the split z = x, or, for
+    a Parseval :class:`FramePrior` K, z = K x with x = prox_data(K^T (z - u)) and z = shrink(K x + u)."""
+    lam = default_lam(LAM_SCALE[table], problem, o.lam)
+    A, data = problem.operator, problem.data
+    x0 = smooth_init(problem, y, o.x_init)
+    reg = prior.scaled(lam)
+
+    def objective(x):
+        return data.value(x, y) + reg.value(x)
+
+    residual = ResidualHistory(problem, y)
+    it = progress_range(o.max_iter, progress, name)
+    frame = isinstance(prior, FramePrior) and prior.parseval
+    solver = o.solver or ("admm" if frame else "fista")
+    rho = o.rho if o.rho is not None else 10.0 * lam if lam > 0 else 1.0
+    if solver == "fista":
+        alg = FISTA(lambda x: data.grad(x, y), reg.prox, 1.0 / A.norm() ** 2, objective=objective)
+    elif solver == "admm" and frame:
+        alg = ADMM(lambda v, r, xp: data.prox(prior.synthesis(v), y, 1.0 / r, x0=xp, max_iter=20), reg.shrink, rho,
+                   K=prior.analysis, objective=objective)
+    elif solver == "admm":
+        alg = ADMM(lambda v, r, xp: data.prox(v, y, 1.0 / r, x0=xp, max_iter=20), reg.prox, rho, objective=objective)
+    else:
+        raise ValueError(f"unknown {name} solver {solver!r}; known: fista, admm")
+    s = alg.run(x0, tol=o.tol, iterator=it, callback=lambda s: residual(s.x))
+    hist = dict(s.history)
+    hist["residual"] = list(residual)
+    return Result(x=s.x, history=hist, info={"lam": lam, "iters": s.k, "solver": solver})
+
+
+@register("wavelet", SparsityOptions)
+def wavelet(problem, y, prior, o: SparsityOptions, generator, progress):
+    """Wavelet L1: argmin 1/2||A x - y||² + lam ||M K x||_1 (detail bands) with K the
+    shift-invariant frame of ``shifts``² cycle-spun orthogonal DWTs (ADMM with z = K x), or the
+    orthogonal DWT itself when ``shifts=1`` (FISTA with restart, or ADMM)."""
+    frame = int(o.shifts) > 1
+    wav, lev = WAVELET_DEFAULT.get(operator_kind(problem.operator), WAVELET_DEFAULT["default"]) if frame \
+        else WAVELET_DEFAULT["default"]
+    wav = o.wavelet if o.wavelet is not None else wav
+    lev = int(o.levels) if o.levels is not None else lev
+    if frame:
+        return sparse_map("wavelet", WaveletFrameL1(wav, lev, int(o.shifts)), problem, y, o, progress, "wavelet")
+    return sparse_map("wavelet_orthogonal", WaveletL1(wav, lev), problem, y, o, progress, "wavelet")
+
+
+@register("dct", SparsityOptions)
+def dct(problem, y, prior, o: SparsityOptions, generator, progress):
+    """DCT L1: argmin 1/2||A x - y||² + lam ||C x||_1 (AC coefficients) by FISTA with restart."""
+    return sparse_map("dct", DCTL1(), problem, y, o, progress, "dct")

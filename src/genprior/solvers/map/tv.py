@@ -1,0 +1,81 @@
+"""Total-variation MAP: argmin 1/2||A x - y||² + lam TV(x) (Rudin, Osher & Fatemi 1992), built from
+the :class:`~genprior.priors.TV` prior (its value, shrinkage and dual projection)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ...operators.gradient import FiniteDifference
+from ...priors.tv import TV
+from ..base import Result, progress_range, register
+from .admm import ADMM, CGNormalSolver, FourierNormalSolver
+from .common import ResidualHistory, default_lam, smooth_init
+from .pdhg import PDHG
+
+# lam = LAM_SCALE[operator_kind(A)] * sigma_y (common.operator_kind): the best scale on validation
+# images, see benchmarks/tune_classical.py and its tune_classical*.json results.
+LAM_SCALE = {"default": 0.1, "identity": 0.3, "box_inpainting": 0.3, "tomography": 1.0, "fourier_sampling": 0.3}
+
+
+@dataclass
+class TVOptions:
+    lam: float | None = None
+    isotropic: bool = True
+    solver: str = "admm"          # admm (split z = D x) | pdhg
+    rho: float | None = None      # ADMM penalty; default 10 * lam
+    max_iter: int = 300
+    tol: float = 1e-4
+    cg_iters: int = 10
+    x_init: torch.Tensor | None = None
+
+
+@register("tv", TVOptions)
+def tv(problem, y, prior, o: TVOptions, generator, progress):
+    """Total variation: argmin 1/2||A x - y||² + lam TV(x).
+
+    ``admm``: split z = D x, z = shrink_{lam/rho}(D x + u); the x-update is exact in Fourier (FTVd,
+    periodic boundary) when A^T A is circulant (denoising, FFT blur, single-coil MRI), otherwise CG
+    with Neumann boundary. ``pdhg``: Chambolle-Pock with the data term's prox and the projection
+    onto the lam-ball of the dual norm."""
+    lam = default_lam(LAM_SCALE, problem, o.lam)
+    A, data = problem.operator, problem.data
+    x0 = smooth_init(problem, y, o.x_init)
+    fourier = A.normal_fourier_symbol(x0) is not None
+    D = FiniteDifference(A.x_shape, boundary="periodic" if (fourier and o.solver == "admm") else "neumann")
+    reg = TV(isotropic=o.isotropic, boundary=D.boundary).scaled(lam)
+
+    def objective(x):
+        return data.value(x, y) + reg.value(x)
+
+    residual = ResidualHistory(problem, y)
+    it = progress_range(o.max_iter, progress, "tv")
+    if o.solver == "admm":
+        rho = o.rho if o.rho is not None else 10.0 * lam if lam > 0 else 1.0
+        xu = FourierNormalSolver(A, D, y) if fourier else CGNormalSolver(A, D, y, cg_iters=o.cg_iters)
+        alg = ADMM(xu, reg.shrink, rho, K=D.apply, objective=objective)
+    elif o.solver == "pdhg":
+        def proj(p, sigma):
+            return reg.prior.project_dual(p, max(lam, 1e-30))
+        if A.has_svd:
+            # f = data term through the operator's closed-form prox, K = D
+            alg = PDHG(lambda v, tau: data.prox(v, y, tau), proj, D.apply, D.apply_adjoint, D.norm(),
+                       objective=objective)
+        else:
+            # no closed-form data prox: K = [A; D], f = 0, g(u, p) = 1/2||u - y||² + lam||p||_{2,1};
+            # A is rescaled by c = ||D|| / ||A|| so both blocks have the same norm: the data part is
+            # g1(u) = 1/(2c²)||u - c y||², whose conjugate's prox is (q - sigma c y) / (1 + sigma c²).
+            c = D.norm() / A.norm()
+            yc = c * y
+
+            def prox_gconj(q, sigma):
+                return ((q[0] - sigma * yc) / (1 + sigma * c ** 2), proj(q[1], sigma))
+            alg = PDHG(lambda v, tau: v, prox_gconj, lambda v: (c * A.apply(v), D.apply(v)),
+                       lambda q: c * A.apply_adjoint(q[0]) + D.apply_adjoint(q[1]), (2 * D.norm() ** 2) ** 0.5,
+                       objective=objective)
+    else:
+        raise ValueError(f"unknown tv solver {o.solver!r}; known: admm, pdhg")
+    s = alg.run(x0, tol=o.tol, iterator=it, callback=lambda s: residual(s.x))
+    hist = dict(s.history)
+    hist["residual"] = list(residual)
+    return Result(x=s.x, history=hist, info={"lam": lam, "iters": s.k, "fourier": fourier, "boundary": D.boundary})
