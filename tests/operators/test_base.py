@@ -1,14 +1,13 @@
-"""Every operator in one parametrized list through the same checks (adjointness, autograd adjoint,
-prox optimality, pseudo-inverse, SVD consistency, dtypes, noise)."""
-import math
-
+"""Every operator through the same contract: adjointness, prox, pseudo-inverse, SVD, dtypes, errors, norm."""
 import pytest
 import torch
 
 import genprior as gp
 from genprior.operators import Composed, Matrix
 
+
 D = torch.float64
+
 
 # (id, builder) -> InverseProblem-like operator; small sizes keep the suite fast
 CASES = {
@@ -36,6 +35,8 @@ CASES = {
     "composed_blur_sr": lambda: Composed(gp.tasks.make("sr4", (1, 16, 16), factor=2).operator,
                                          gp.tasks.make("deblur_gauss", (1, 16, 16), std=1.0).operator),
 }
+
+
 # operators whose range is the whole measurement space (A A^+ y = y for every y)
 ONTO = {"denoise", "denoise_rgb", "sr4_average", "sr2_average_rgb", "sr4_bicubic", "cs_gaussian", "cs_structured",
         "matrix", "deblur_motion_valid"}
@@ -165,68 +166,6 @@ def test_composition_adjoint_is_reversed():
         blur @ sr
 
 
-def test_ct_matches_scikit_image_radon():
-    skt = pytest.importorskip("skimage.transform")
-    import numpy as np
-    from skimage.data import shepp_logan_phantom
-    img = skt.resize(shepp_logan_phantom(), (65, 65))
-    theta = np.arange(0, 180, 6.0)
-    op = gp.operators.Radon((1, 65, 65), angles=torch.tensor(theta))
-    ours = op.A(torch.tensor(img)[None, None])[0, 0].numpy()
-    ref = skt.radon(img, theta=theta, circle=True).T
-    assert np.linalg.norm(ours - ref) / np.linalg.norm(ref) < 1e-6
-    # FBP agrees with scikit-image's iradon up to discretisation
-    fbp = op.fbp(op.A(torch.tensor(img)[None, None]))[0, 0].numpy()
-    fbp_ref = skt.iradon(ref.T, theta=theta, circle=True)
-    disk = (np.hypot(*np.meshgrid(np.arange(65) - 32, np.arange(65) - 32)) < 30)
-    assert np.abs(fbp - fbp_ref)[disk].mean() < 0.01
-
-
-@pytest.mark.parametrize("task,opts", [("denoise", {}), ("deblur_gauss", {}), ("inpaint_random", {"keep": 0.5}),
-                                       ("mri", {}), ("cs", {"ratio": 0.5}), ("ct", {"n_angles": 30})])
-def test_measure_noise_std(task, opts):
-    sigma = 0.1
-    p = gp.tasks.make(task, (1, 32, 32), sigma_y=sigma, **opts)
-    x = torch.rand(16, 1, 32, 32, generator=torch.Generator().manual_seed(0), dtype=D)
-    n = p.measure(x, generator=torch.Generator().manual_seed(1)) - p.operator.A(x)
-    sup = p.operator.measurement_support(n)
-    parts = [n.real, n.imag] if n.is_complex() else [n]
-    for part in parts:
-        vals = part[sup.expand_as(part) > 0] if sup is not None else part.reshape(-1)
-        assert abs(float(vals.std()) / sigma - 1) < 0.03
-    # reproducible from the generator
-    y1 = p.measure(x, generator=torch.Generator().manual_seed(5))
-    y2 = p.measure(x, generator=torch.Generator().manual_seed(5))
-    assert torch.equal(y1, y2)
-
-
-def test_bad_task_inputs():
-    with pytest.raises(KeyError, match="unknown task 'blurr'.*deblur_gauss"):
-        gp.tasks.make("blurr")
-    with pytest.raises(ValueError, match="sigma_y"):
-        gp.tasks.make("denoise", sigma_y=-0.1)
-    with pytest.raises(TypeError, match="unknown options"):
-        gp.tasks.make("ct", n_angle=3)
-    with pytest.raises(ValueError, match="ratio"):
-        gp.tasks.make("cs", ratio=1.5)
-    with pytest.raises(ValueError, match="too large"):
-        gp.tasks.make("cs", (1, 256, 256), ratio=0.5)
-
-
-def test_mri_real_adjoint_normal_is_fourier_diagonal(gen):
-    op = gp.tasks.make("mri", (1, 16, 16), acceleration=4, seed=4).operator
-    x = rand_x(op, gen)
-    assert rel(op.normal(x), op._adjoint(op._forward(x))) < 1e-12
-
-
-def test_motion_kernel_is_normalised_and_seeded():
-    k1 = gp.operators.motion_kernel(15, seed=1)
-    assert abs(float(k1.sum()) - 1) < 1e-12 and float(k1.min()) >= 0
-    assert torch.equal(k1, gp.operators.motion_kernel(15, seed=1))
-    assert not torch.equal(k1, gp.operators.motion_kernel(15, seed=2))
-    assert int((k1 > 1e-3).sum()) > 10          # a trajectory, not a point
-
-
 @pytest.mark.parametrize("name", ["denoise", "deblur_gauss", "deblur_gauss_rgb", "mri"])
 def test_normal_fourier_symbol(name, gen):
     op = CASES[name]()
@@ -234,28 +173,3 @@ def test_normal_fourier_symbol(name, gen):
     sym = op.normal_fourier_symbol(x)
     ref = torch.fft.ifft2(sym * torch.fft.fft2(x)).real
     assert rel(ref, op.normal(x)) < 1e-12
-
-
-def test_periodic_gradient_symbol(gen):
-    D = gp.operators.FiniteDifference((1, 8, 6), boundary="periodic")
-    x = rand_x(D, gen)
-    ref = torch.fft.ifft2(D.fourier_symbol(x) * torch.fft.fft2(x)).real
-    assert rel(ref, D.normal(x)) < 1e-12
-    assert D.norm() ** 2 >= gp.linalg.power_method(D.normal, D.x_shape, max_iter=500) - 1e-6
-
-
-def test_ct_sparse_and_grid_sampler_paths_agree():
-    """Small geometries use sparse CSR products with the interpolation weights (the forward from two
-    images on), large ones grid_sample and its exact backward: both are the same linear map."""
-    g = torch.Generator().manual_seed(0)
-    sparse = gp.operators.Radon((1, 33, 33), 12)
-    grid = gp.operators.Radon((1, 33, 33), 12)
-    grid.SPARSE_MAX_NNZ = 0
-    x = torch.randn(3, 1, 33, 33, generator=g, dtype=torch.float64)
-    y = torch.randn(3, 1, 12, 33, generator=g, dtype=torch.float64)
-    assert sparse._weights(x) is not None and grid._weights(x) is None
-    assert torch.allclose(sparse.A(x), grid.A(x), atol=1e-12)
-    assert torch.allclose(sparse.A(x[:1]), grid.A(x[:1]), atol=1e-12)
-    assert torch.allclose(sparse.A_adjoint(y), grid.A_adjoint(y), atol=1e-12)
-    # and in float32, within rounding
-    assert torch.allclose(sparse.A(x.float()), grid.A(x.float()), atol=1e-4)

@@ -1,0 +1,14 @@
+"""Plug-and-play HQS / ADMM and RED improve on the measurement."""
+import pytest
+
+import genprior as gp
+
+
+@pytest.mark.parametrize("method", ["pnp_admm", "pnp_hqs", "red"])
+def test_plug_and_play_improves_on_the_measurement(method, gen):
+    x = gp.data.image("camera", 64)
+    p = gp.tasks.make("deblur_gauss", (1, 64, 64), sigma_y=0.02, std=1.5)
+    y = p.measure(x, generator=gen)
+    r = gp.solve(p, y, method=method, prior=gp.priors.load("nlm"))
+    assert float(gp.metrics.psnr(r.x.clamp(0, 1), x)) > float(gp.metrics.psnr(y, x)) + 1.5
+    assert r.info["denoiser"] == "NLMeans"
