@@ -1,4 +1,4 @@
-"""The orthogonal DWT against PyWavelets."""
+"""The shared transforms: the orthogonal DWT against PyWavelets, the DCT matrix, the D^T D symbol."""
 import warnings
 
 import numpy as np
@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import genprior as gp
-from genprior.priors.classical import DWT2, WaveletL1
+from genprior.operators.transforms import DWT2
+from genprior.priors.classical import WaveletL1
 
 
 D = torch.float64
@@ -44,3 +45,23 @@ def test_dwt_float32_and_size_check():
     assert c.dtype == torch.float32 and float((w.inverse(c) - x).abs().max()) < 1e-5
     with pytest.raises(ValueError, match="divisible by 2\\*\\*levels = 8"):
         w.forward(torch.zeros(1, 1, 20, 32))
+
+
+def test_dct_matrix_is_orthonormal_and_matches_scipy():
+    from scipy.fft import dct
+    C = gp.operators.dct_matrix(7)
+    assert torch.allclose(C @ C.T, torch.eye(7, dtype=D), atol=1e-12)
+    e = torch.eye(7, dtype=D)
+    assert torch.allclose(C, torch.tensor(dct(e.numpy(), norm="ortho", axis=0)), atol=1e-12)
+
+
+@pytest.mark.parametrize("H,W", [(6, 8), (5, 7)])
+def test_difference_symbol_is_the_fourier_symbol_of_periodic_dtd(H, W, gen):
+    from genprior.operators.gradient import finite_diff, finite_diff_adjoint
+    from genprior.operators.transforms import difference_symbol
+    x = torch.randn(2, 1, H, W, generator=gen, dtype=D)
+    dtd = finite_diff_adjoint(finite_diff(x, "periodic"), "periodic")
+    full = difference_symbol(H, W, x)
+    assert torch.allclose(torch.fft.ifft2(full * torch.fft.fft2(x)).real, dtd, atol=1e-12)
+    half = difference_symbol(H, W, x, onesided=True)
+    assert torch.allclose(torch.fft.irfft2(half * torch.fft.rfft2(x), s=(H, W)), dtd, atol=1e-12)

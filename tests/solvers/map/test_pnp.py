@@ -1,4 +1,4 @@
-"""Plug-and-play HQS / ADMM and RED improve on the measurement."""
+"""Plug-and-play HQS / ADMM and RED improve on the measurement; pnp_hqs and pnp_admm defaults."""
 import pytest
 
 import genprior as gp
@@ -12,3 +12,15 @@ def test_plug_and_play_improves_on_the_measurement(method, gen):
     r = gp.solve(p, y, method=method, prior=gp.priors.load("nlm"))
     assert float(gp.metrics.psnr(r.x.clamp(0, 1), x)) > float(gp.metrics.psnr(y, x)) + 1.5
     assert r.info["denoiser"] == "NLMeans"
+
+
+@pytest.mark.parametrize("method,options,gain", [("pnp_hqs", {}, 5.0), ("pnp_admm", {}, 5.0)])
+def test_defaults_beat_mle_on_deblurring(method, options, gain, deblur_small):
+    p, y, psnr_of, mle = deblur_small
+    assert psnr_of(gp.solve(p, y, method, prior=gp.priors.load("nlm"), **options)) > mle + gain
+
+
+@pytest.mark.parametrize("method,options,gain", [("pnp_hqs", {}, 1.0), ("pnp_admm", {}, 1.0)])
+def test_defaults_beat_mle_on_denoising(method, options, gain, denoise_small):
+    p, y, psnr_of, mle = denoise_small
+    assert psnr_of(gp.solve(p, y, method, prior=gp.priors.load("nlm"), **options)) > mle + gain

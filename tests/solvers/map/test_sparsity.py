@@ -1,4 +1,5 @@
-"""The wavelet / dct methods: FISTA and ADMM agree."""
+"""The wavelet / dct methods: FISTA and ADMM agree; their defaults beat mle."""
+import pytest
 import torch
 
 import genprior as gp
@@ -34,3 +35,15 @@ def test_shift_invariant_wavelet_admm_matches_fista_with_the_exact_prox(gen):
         return float(0.5 * ((p.operator.A(z) - y) ** 2).sum() + 0.003 * prior.value(z).sum())
     assert abs(obj(a.x) - obj(f.x)) / obj(f.x) < 1e-3
     assert a.info["solver"] == "admm"
+
+
+@pytest.mark.parametrize("method,options,gain", [("wavelet", {}, 5.0), ("wavelet", {"shifts": 1}, 5.0), ("dct", {}, 5.0)])
+def test_defaults_beat_mle_on_deblurring(method, options, gain, deblur_small):
+    p, y, psnr_of, mle = deblur_small
+    assert psnr_of(gp.solve(p, y, method, prior=None, **options)) > mle + gain
+
+
+@pytest.mark.parametrize("method,options,gain", [("wavelet", {}, 1.0), ("dct", {}, 0.8)])
+def test_defaults_beat_mle_on_denoising(method, options, gain, denoise_small):
+    p, y, psnr_of, mle = denoise_small
+    assert psnr_of(gp.solve(p, y, method, prior=None, **options)) > mle + gain

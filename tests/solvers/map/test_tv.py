@@ -1,4 +1,4 @@
-"""The tv method: ADMM and PDHG on one objective, the Fourier path, bad options."""
+"""The tv method: ADMM and PDHG on one objective, the Fourier path, bad options, defaults."""
 import pytest
 import torch
 
@@ -70,3 +70,15 @@ def test_bad_options_fail_clearly(gen):
         gp.solve(p, y, method="tv", solver="magic")
     with pytest.raises(TypeError, match="unknown options"):
         gp.solve(p, y, method="tv", lambda_=0.1)
+
+
+@pytest.mark.parametrize("method,options,gain", [("tv", {}, 5.0), ("tv", {"solver": "pdhg"}, 5.0)])
+def test_defaults_beat_mle_on_deblurring(method, options, gain, deblur_small):
+    p, y, psnr_of, mle = deblur_small
+    assert psnr_of(gp.solve(p, y, method, prior=None, **options)) > mle + gain
+
+
+@pytest.mark.parametrize("method,options,gain", [("tv", {}, 1.0)])
+def test_defaults_beat_mle_on_denoising(method, options, gain, denoise_small):
+    p, y, psnr_of, mle = denoise_small
+    assert psnr_of(gp.solve(p, y, method, prior=None, **options)) > mle + gain
