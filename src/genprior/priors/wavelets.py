@@ -3,16 +3,17 @@ the L1 priors r(x) = ||T x||_1 (detail / non-DC coefficients only) whose prox is
 
 Because T is orthonormal, prox_{gamma r}(x) = T^T S_gamma(T x) exactly, with
 S_gamma(c) = sign(c) max(|c| - gamma, 0) on the penalised coefficients (no hidden scale factor).
-Coefficients are packed in a tensor of the same shape as the image.
+Coefficients are packed in a tensor of the same shape as the image. The transforms themselves
+(:class:`DWT2`, the DCT matrix) live in :mod:`genprior.operators.transforms`.
 """
 from __future__ import annotations
-
 
 import torch
 
 from .base import FramePrior, Prior
 from .._checks import batch_param, check_image, check_nonneg
 from ..operators.transforms import DWT2, ORTHOGONAL_FAMILIES, dct_matrix, known_wavelets  # noqa: F401
+
 
 def soft_threshold(c: torch.Tensor, tau) -> torch.Tensor:
     """S_tau(c) = sign(c) max(|c| - tau, 0), the prox of tau ||.||_1."""
