@@ -5,7 +5,8 @@ import pytest
 import torch
 
 import genprior as gp
-from genprior.solvers.diffusion.dc import DPSGradient, StepContext
+from genprior.solvers.diffusion.dc import StepContext
+from genprior.solvers.diffusion.dps import DPSGradient
 
 D = torch.float64
 METHODS = ["dps", "mcg", "score_sde", "pigdm", "dds", "diffpir", "ddrm", "daps", "reddiff", "split"]
@@ -84,7 +85,7 @@ def test_dps_norm_is_per_batch_element():
         with torch.enable_grad():
             x0 = prior.x0(x, torch.tensor(0.5, dtype=D))
         ctx = StepContext(0, torch.tensor(0.5), torch.tensor(0.4), x, x0, y, problem, 1.0, None, {})
-        return DPSGradient(1.0).after(ctx, torch.zeros_like(x))
+        return DPSGradient(zeta=1.0).after(ctx, torch.zeros_like(x))
 
     x = torch.randn(2, 5, generator=g, dtype=D)
     y = torch.randn(2, 3, generator=g, dtype=D)

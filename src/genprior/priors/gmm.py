@@ -110,11 +110,10 @@ class GaussianMixture(DiffusionPrior):
         logn = self._iso_logn(xf, s2)[0] if self.iso is not None else self._component_terms(xf, s2)[0]
         return torch.logsumexp(torch.log(self.weights)[None] + logn, dim=1).to(x.dtype)
 
-    def x0(self, x: torch.Tensor, sigma) -> torch.Tensor:
+    def _x0(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         """Exact E[x0 | x_sigma = x]."""
-        self.nfe += 1
         xf = self._flat(x)
-        s2 = self._sigma(sigma, x).to(self.mu.dtype) ** 2
+        s2 = sigma.to(self.mu.dtype) ** 2
         if self.iso is not None:
             logn, var = self._iso_logn(xf, s2)
             r = torch.softmax(torch.log(self.weights)[None] + logn, dim=1)
