@@ -219,7 +219,8 @@ class NetworkDiffusionPrior(DiffusionPrior):
 
     def _x0(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         if self.image_shape is not None and tuple(x.shape[1:]) != self.image_shape:
-            raise ValueError(f"prior {self.name!r} works on images of shape {self.image_shape}, got {tuple(x.shape[1:])}")
+            raise ValueError(f"prior {self.name!r} works on images of shape {self.image_shape}, "
+                             f"got {tuple(x.shape[1:])}")
         d = self.denoise_internal(self.scale * x + self.shift, self.scale * s)
         return (d - self.shift) / self.scale
 

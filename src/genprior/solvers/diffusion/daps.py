@@ -52,7 +52,8 @@ def daps(prior, problem, y, sigmas, *, ode_steps: int = 2, langevin_steps: int =
             x0 = x0 + eta * g + (2 * eta) ** 0.5 * torch.randn(x0.shape, generator=generator, dtype=dtype,
                                                                device=x0.device)
         check_finite_step(x0, f"daps step {i} (sigma={float(s):.4g})")
-        x = x0 + s_next * torch.randn(x0.shape, generator=generator, dtype=dtype, device=x0.device) if s_next > 0 else x0
+        x = x0 + s_next * torch.randn(x0.shape, generator=generator, dtype=dtype, device=x0.device) \
+            if s_next > 0 else x0
     return run.finish(x, prior)
 
 

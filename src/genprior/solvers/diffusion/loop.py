@@ -93,7 +93,8 @@ class Run:
 
     def finish(self, x: torch.Tensor, prior, *, extra_nfe: int = 0, history: dict | None = None,
                info: dict | None = None) -> Result:
-        """The result: samples (N, B, ...) with their mean and std; nfe = network calls since the start + ``extra_nfe``."""
+        """The result: samples (N, B, ...) with their mean and std; nfe = network calls since the
+        start + ``extra_nfe`` (backward passes)."""
         return finish(x, self.num_samples, self.B, nfe=prior.nfe - self.nfe0 + extra_nfe, history=history or {},
                       info={"steps": len(self.sigmas) - 1, **(info or {})})
 
