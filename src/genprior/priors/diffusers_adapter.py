@@ -62,16 +62,14 @@ class DiffusersUNetPrior(DiffusionPrior):
         lo, hi = tab[i - 1], tab[i]
         return (i - 1).double() + (ls - lo) / (hi - lo)
 
-    def x0(self, x: torch.Tensor, sigma) -> torch.Tensor:
+    def _x0(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         if tuple(x.shape[1:]) != self.image_shape:
             raise ValueError(f"prior {self.name!r} works on images of shape {self.image_shape}, got {tuple(x.shape[1:])}")
-        s = self._sigma(sigma, x)
         s_int = 2 * s
         x_int = 2 * x - 1
         sab = (1 / torch.sqrt(1 + s_int ** 2)).reshape(-1, *[1] * (x.ndim - 1))
         dtype = next(self.unet.parameters()).dtype
         out = self.unet((x_int * sab).to(dtype), self.timestep(s_int).to(dtype)).sample.to(x.dtype)
-        self.nfe += 1
         sv = s_int.reshape(sab.shape)
         if self.prediction_type == "epsilon":
             x0 = x_int - sv * out

@@ -17,7 +17,9 @@ from .base import Prior
 
 
 class DiffusionPrior(Prior):
-    """Base class: subclasses implement :meth:`x0`. Counts network evaluations in ``self.nfe``."""
+    """Base class: subclasses implement :meth:`_x0`; the public :meth:`x0` checks the input, brings
+    sigma to shape (B,) and counts network evaluations in ``self.nfe`` (as an operator's ``A``
+    checks and calls ``_forward``)."""
 
     capabilities = frozenset({"x0", "score", "eps", "denoise", "sample"})
     #: default sampling range on the [0, 1] image scale
@@ -29,8 +31,17 @@ class DiffusionPrior(Prior):
         self.nfe = 0
 
     # -- the one method subclasses provide -------------------------------------------------
-    def x0(self, x: torch.Tensor, sigma) -> torch.Tensor:  # pragma: no cover - abstract
+    def _x0(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """E[x0 | x_sigma = x] for sigma of shape (B,) (already checked)."""
         raise NotImplementedError
+
+    def x0(self, x: torch.Tensor, sigma) -> torch.Tensor:
+        """Tweedie's denoised estimate E[x0 | x_sigma = x]; sigma a scalar or shape (B,), > 0.
+        One call is one network evaluation (``nfe``)."""
+        check_tensor(x, "x", finite=False)
+        out = self._x0(x, self._sigma(sigma, x))
+        self.nfe += 1
+        return out
 
     # -- derived capabilities --------------------------------------------------------------
     def _sigma(self, sigma, x: torch.Tensor) -> torch.Tensor:
@@ -64,10 +75,6 @@ class DiffusionPrior(Prior):
     sigma_scale: float = 1.0
     #: typical per-pixel scale of the data; 0.5 = unit variance on [-1, 1]
     data_std: float = 0.5
-    #: solver hints a prior may set (None: the solver's own default): where DDRM and DiffPIR start,
-    #: and the data scale c of PiGDM's r_t^2 = s^2 c^2 / (s^2 + c^2) (None: ``data_std``)
-    start_sigma: float | None = None
-    pigdm_data_scale: float | None = None
 
     def sigmas(self, steps: int, kind: str = "edm", **options) -> torch.Tensor:
         """A sampling schedule over this prior's noise range, on the prior's image scale.
@@ -92,22 +99,93 @@ class DiffusionPrior(Prior):
         return get_sampler(sampler)(self, x, sigmas, generator=generator, callback=callback, **options)
 
 
+class Parameterization:
+    """How a network F becomes a denoiser D (Karras et al. 2022, Table 1):
+    D(x, s) = c_skip(s) x + c_out(s) F(c_in(s) x, c_noise(s)), all in network units, with the
+    training weight lambda(s) of ||D - x0||². Subclasses give c_skip, c_out and lambda; c_in and
+    c_noise are shared (unit-variance input, ln(s)/4)."""
+
+    name: str = ""
+
+    def c_in(self, s, sigma_data):
+        return 1 / torch.sqrt(s ** 2 + sigma_data ** 2)
+
+    def c_noise(self, s):
+        return torch.log(s) / 4
+
+    def denoise(self, x, F_x, s, sigma_data):  # pragma: no cover - abstract
+        """c_skip x + c_out F(...) for this parameterisation."""
+        raise NotImplementedError
+
+    def loss_weight(self, s, sigma_data):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class EDMParameterization(Parameterization):
+    """EDM: c_skip = sd² / (s² + sd²), c_out = s sd / sqrt(s² + sd²); lambda = 1 / c_out²."""
+
+    name = "edm"
+
+    def denoise(self, x, F_x, s, sigma_data):
+        sd = sigma_data
+        c_skip = sd ** 2 / (s ** 2 + sd ** 2)
+        c_out = s * sd / torch.sqrt(s ** 2 + sd ** 2)
+        return c_skip * x + c_out * F_x
+
+    def loss_weight(self, s, sigma_data):
+        return (s ** 2 + sigma_data ** 2) / (s * sigma_data) ** 2
+
+
+class EpsParameterization(Parameterization):
+    """Noise prediction (DDPM): c_skip = 1, c_out = -s, i.e. D = x - s F; lambda = 1 / s²."""
+
+    name = "eps"
+
+    def denoise(self, x, F_x, s, sigma_data):
+        return x - s * F_x
+
+    def loss_weight(self, s, sigma_data):
+        return 1 / s ** 2
+
+
+class X0Parameterization(Parameterization):
+    """Data prediction: c_skip = 0, c_out = 1, i.e. D = F; lambda = 1 / sd²."""
+
+    name = "x0"
+
+    def denoise(self, x, F_x, s, sigma_data):
+        return F_x
+
+    def loss_weight(self, s, sigma_data):
+        return torch.ones_like(s) / sigma_data ** 2
+
+
+#: by the name stored in checkpoint configs ("parameterization")
+PARAMETERIZATIONS = {p.name: p for p in (EDMParameterization(), EpsParameterization(), X0Parameterization())}
+
+
 class NetworkDiffusionPrior(DiffusionPrior):
     """A trained network with EDM preconditioning (Karras et al. 2022, Table 1).
 
     Internal units: data ``x_int = a x + b`` (a=2, b=-1 maps [0,1] to [-1,1]), ``sigma_int = a sigma``.
-    ``parameterization``: ``edm``  D = c_skip x + c_out F(c_in x, c_noise);
-    ``eps``  D = x - sigma F(c_in x, c_noise);  ``x0``  D = F(c_in x, c_noise).
+    ``parameterization`` (a name of :data:`PARAMETERIZATIONS` or a :class:`Parameterization`):
+    ``edm``  D = c_skip x + c_out F(c_in x, c_noise); ``eps``  D = x - sigma F(c_in x, c_noise);
+    ``x0``  D = F(c_in x, c_noise).
     """
 
-    def __init__(self, net: torch.nn.Module, *, parameterization: str = "edm", sigma_data: float = 0.5,
-                 scale: float = 2.0, shift: float = -1.0, image_shape=None, sigma_min: float = 0.002,
-                 sigma_max: float = 80.0, config: dict | None = None, name: str = "diffusion"):
+    def __init__(self, net: torch.nn.Module, *, parameterization: str | Parameterization = "edm",
+                 sigma_data: float = 0.5, scale: float = 2.0, shift: float = -1.0, image_shape=None,
+                 sigma_min: float = 0.002, sigma_max: float = 80.0, config: dict | None = None,
+                 name: str = "diffusion"):
         super().__init__()
-        if parameterization not in ("edm", "eps", "x0"):
-            raise ValueError(f"unknown parameterization {parameterization!r}; known: edm, eps, x0")
+        if isinstance(parameterization, Parameterization):
+            self.precond = parameterization
+        elif parameterization in PARAMETERIZATIONS:
+            self.precond = PARAMETERIZATIONS[parameterization]
+        else:
+            raise ValueError(f"unknown parameterization {parameterization!r}; known: {', '.join(PARAMETERIZATIONS)}")
         self.net = net
-        self.parameterization = parameterization
+        self.parameterization = self.precond.name
         self.sigma_data = float(sigma_data)
         self.scale, self.shift = float(scale), float(shift)
         self.image_shape = tuple(image_shape) if image_shape is not None else None
@@ -115,15 +193,6 @@ class NetworkDiffusionPrior(DiffusionPrior):
         self.sigma_min = sigma_min / self.scale
         self.sigma_max = sigma_max / self.scale
         self.sigma_scale = 1.0 / self.scale
-        # where solvers that lean on the measurement from the first step (DDRM, DiffPIR) start by default:
-        # 12 sigma_data (3.0 on [0, 1] for sigma_data 0.5 on [-1, 1]). Their EDM grid from sigma_max wastes
-        # most steps above it: on validation images (benchmarks/tune_diffusion_start_*.json) starting
-        # at 3 instead of 40 was better in 18 of 22 cases, +1.4 dB on average (-1.9 to +4.9)
-        self.start_sigma = min(self.sigma_max, 12.0 * self.sigma_data / self.scale)
-        # PiGDM's r_t^2 = s^2 c^2 / (s^2 + c^2) with c = 2 network units (1 on [0, 1]) rather than the nominal
-        # data std 0.5: on validation images (benchmarks/tune_pigdm_scale.json) +12.8 dB on phantom MRI (where
-        # 0.5 fell below mle), +2.2 dB on Fashion SR x4, -0.9 to +0.3 dB on the other 10 cases
-        self.pigdm_data_scale = 2.0 / self.scale
         self.config = dict(config or {})
         self.name = name
 
@@ -139,38 +208,25 @@ class NetworkDiffusionPrior(DiffusionPrior):
         return self
 
     def denoise_internal(self, x_int: torch.Tensor, sigma_int: torch.Tensor) -> torch.Tensor:
-        """D(x, sigma) in network units; sigma_int has shape (B,)."""
+        """D(x, sigma) in network units; sigma_int has shape (B,). Not counted in ``nfe`` (training
+        calls it directly; solvers go through :meth:`x0`)."""
         s = sigma_int.reshape(-1, *[1] * (x_int.ndim - 1))
         sd = self.sigma_data
-        c_in = 1 / torch.sqrt(s ** 2 + sd ** 2)
-        c_noise = torch.log(sigma_int) / 4
+        p = self.precond
         net_dtype = next(self.net.parameters()).dtype
-        F_x = self.net((c_in * x_int).to(net_dtype), c_noise.to(net_dtype)).to(x_int.dtype)
-        self.nfe += 1
-        if self.parameterization == "edm":
-            c_skip = sd ** 2 / (s ** 2 + sd ** 2)
-            c_out = s * sd / torch.sqrt(s ** 2 + sd ** 2)
-            return c_skip * x_int + c_out * F_x
-        if self.parameterization == "eps":
-            return x_int - s * F_x
-        return F_x
+        F_x = self.net((p.c_in(s, sd) * x_int).to(net_dtype), p.c_noise(sigma_int).to(net_dtype)).to(x_int.dtype)
+        return p.denoise(x_int, F_x, s, sd)
 
-    def x0(self, x: torch.Tensor, sigma) -> torch.Tensor:
-        check_tensor(x, "x", finite=False)
+    def _x0(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         if self.image_shape is not None and tuple(x.shape[1:]) != self.image_shape:
-            raise ValueError(f"prior {self.name!r} works on images of shape {self.image_shape}, got {tuple(x.shape[1:])}")
-        s = self._sigma(sigma, x)
+            raise ValueError(f"prior {self.name!r} works on images of shape {self.image_shape}, "
+                             f"got {tuple(x.shape[1:])}")
         d = self.denoise_internal(self.scale * x + self.shift, self.scale * s)
         return (d - self.shift) / self.scale
 
     def loss_weight(self, sigma_int: torch.Tensor) -> torch.Tensor:
         """Per-sample weight lambda(sigma) of ||D - x0||² used in training (natural for each parameterization)."""
-        sd = self.sigma_data
-        if self.parameterization == "edm":
-            return (sigma_int ** 2 + sd ** 2) / (sigma_int * sd) ** 2
-        if self.parameterization == "eps":
-            return 1 / sigma_int ** 2
-        return torch.ones_like(sigma_int) / sd ** 2
+        return self.precond.loss_weight(sigma_int, self.sigma_data)
 
 
 def lognormal_sigmas(n: int, p_mean: float = -1.2, p_std: float = 1.2, generator=None, dtype=torch.float32):

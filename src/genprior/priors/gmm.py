@@ -65,7 +65,7 @@ class GaussianMixture(DiffusionPrior):
         spread = (self.weights[:, None] * (self.mu - centre) ** 2).sum(0)
         # sigma_max must drown the whole mixture so that x_T ~ N(0, sigma_max^2 I) is its diffused
         # marginal: a fixed 100 leaves the 25 grid modes at d = 800 (radius ~450) apart and every
-        # sampler then inherits wrong mode weights (measured: sliced W2 7.8 vs floor 0.7, prior only)
+        # sampler then inherits wrong mode weights (benchmarks/gmm_posterior_sigma_max100.json)
         radius = float(torch.sqrt(((self.mu - centre) ** 2).sum(1) + self.lam.sum(1)).max())
         self.sigma_min, self.sigma_max = 1e-3, max(100.0, 5.0 * radius)
         self.data_std = float(torch.sqrt((spread + (self.weights[:, None] * self.lam).sum(0)).mean()))
@@ -110,11 +110,10 @@ class GaussianMixture(DiffusionPrior):
         logn = self._iso_logn(xf, s2)[0] if self.iso is not None else self._component_terms(xf, s2)[0]
         return torch.logsumexp(torch.log(self.weights)[None] + logn, dim=1).to(x.dtype)
 
-    def x0(self, x: torch.Tensor, sigma) -> torch.Tensor:
+    def _x0(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         """Exact E[x0 | x_sigma = x]."""
-        self.nfe += 1
         xf = self._flat(x)
-        s2 = self._sigma(sigma, x).to(self.mu.dtype) ** 2
+        s2 = sigma.to(self.mu.dtype) ** 2
         if self.iso is not None:
             logn, var = self._iso_logn(xf, s2)
             r = torch.softmax(torch.log(self.weights)[None] + logn, dim=1)

@@ -2,6 +2,6 @@
 from .base import Result, method_info, names, register, solve, SOLVERS
 from . import baselines  # noqa: F401  (registers mle, fbp)
 from .map import methods as _map_methods  # noqa: F401  (registers the MAP and PnP methods)
-from .diffusion import methods as _diffusion_methods  # noqa: F401  (registers the diffusion methods)
+from . import diffusion as _diffusion  # noqa: F401  (registers the diffusion methods)
 
 __all__ = ["Result", "solve", "names", "register", "method_info", "SOLVERS"]

@@ -8,24 +8,31 @@ then re-noise x = x0 + sigma_{i+1} z.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
-from ..._checks import check_finite_step
-from ..base import progress_range
-from .loop import finish, repeat_batch
+from ..._checks import SIGMA_FLOOR, check_finite_step
+from ..base import progress_range, register
+from .loop import NEEDS, DiffusionOptions, setup, sigmas_for
+
+
+@dataclass(kw_only=True)
+class DAPSOptions(DiffusionOptions):
+    steps: int = 50
+    ode_steps: int = 2
+    langevin_steps: int = 30
+    lr: float = 0.5
+    r_scale: float = 1.0
 
 
 def daps(prior, problem, y, sigmas, *, ode_steps: int = 2, langevin_steps: int = 30, lr: float = 0.5,
-         r_scale: float = 1.0, sigma_floor: float = 1e-3, num_samples: int = 1, generator=None, progress=False):
+         r_scale: float = 1.0, sigma_floor: float = SIGMA_FLOOR, num_samples: int = 1, generator=None, progress=False):
     A = problem.operator
-    B = y.shape[0]
-    yb = repeat_batch(y, num_samples)
-    dtype = y.real.dtype
-    sigmas = sigmas.to(dtype)
+    run = setup(prior, problem, y, sigmas, num_samples, generator)
+    sigmas, yb, x, dtype = run.sigmas, run.yb, run.x, run.dtype
     sy2 = max(problem.sigma_y, sigma_floor) ** 2
     L = A.norm() ** 2
-    x = torch.randn((num_samples * B, *A.x_shape), generator=generator, dtype=dtype, device=y.device) * sigmas[0]
-    nfe0 = prior.nfe
     for i in progress_range(len(sigmas) - 1, progress, "daps"):
         s, s_next = sigmas[i], sigmas[i + 1]
         # x̂0 by a short Euler solve of the PF-ODE from s down to 0 (geometric sub-grid)
@@ -41,9 +48,17 @@ def daps(prior, problem, y, sigmas, *, ode_steps: int = 2, langevin_steps: int =
         eta = lr / (1.0 / r2 + L / sy2)
         x0 = x0hat.clone()
         for _ in range(langevin_steps):
-            g = -(x0 - x0hat) / r2 - A._adjoint(A._forward(x0) - yb) / sy2
+            g = -(x0 - x0hat) / r2 - problem.data.grad(x0, yb) / sy2
             x0 = x0 + eta * g + (2 * eta) ** 0.5 * torch.randn(x0.shape, generator=generator, dtype=dtype,
                                                                device=x0.device)
         check_finite_step(x0, f"daps step {i} (sigma={float(s):.4g})")
-        x = x0 + s_next * torch.randn(x0.shape, generator=generator, dtype=dtype, device=x0.device) if s_next > 0 else x0
-    return finish(x, num_samples, B, nfe=prior.nfe - nfe0, history={}, info={"steps": len(sigmas) - 1})
+        x = x0 + s_next * torch.randn(x0.shape, generator=generator, dtype=dtype, device=x0.device) \
+            if s_next > 0 else x0
+    return run.finish(x, prior)
+
+
+@register("daps", DAPSOptions, needs=NEEDS)
+def daps_method(problem, y, prior, o: DAPSOptions, generator, progress):
+    """DAPS (Zhang et al. 2024): annealed decoupled sampling with Langevin on the measurement."""
+    return daps(prior, problem, y, sigmas_for(prior, o), ode_steps=o.ode_steps, langevin_steps=o.langevin_steps,
+                lr=o.lr, r_scale=o.r_scale, num_samples=int(o.num_samples), generator=generator, progress=progress)

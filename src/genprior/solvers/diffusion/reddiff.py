@@ -7,24 +7,30 @@ is not differentiated (stop-gradient on the noise residual).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from ..._checks import check_finite_step
-from ..base import progress_range
-from .loop import finish, repeat_batch
+from ..base import progress_range, register
+from .loop import NEEDS, DiffusionOptions, repeat_batch, setup, sigmas_for
+
+
+@dataclass(kw_only=True)
+class REDDiffOptions(DiffusionOptions):
+    steps: int = 100
+    lam: float = 0.25
+    lr: float = 0.05
+    sigma_max: float | None = 5.0
 
 
 def reddiff(prior, problem, y, sigmas, x_init, *, lam: float = 0.25, lr: float = 0.05, num_samples: int = 1,
             generator=None, progress=False):
-    A = problem.operator
-    B = y.shape[0]
-    yb = repeat_batch(y, num_samples)
-    dtype = y.real.dtype
-    sigmas = sigmas.to(dtype)
+    run = setup(prior, problem, y, sigmas, num_samples, generator, start_noise=False)
+    sigmas, yb, dtype = run.sigmas, run.yb, run.dtype
     mu = repeat_batch(x_init, num_samples).clone().requires_grad_(True)
     opt = torch.optim.Adam([mu], lr=lr, betas=(0.9, 0.99))
     n = mu[0].numel()
-    nfe0 = prior.nfe
     for i in progress_range(len(sigmas) - 1, progress, "reddiff"):
         s = sigmas[i]
         eps = torch.randn(mu.shape, generator=generator, dtype=dtype, device=mu.device)
@@ -32,12 +38,19 @@ def reddiff(prior, problem, y, sigmas, x_init, *, lam: float = 0.25, lr: float =
             xt = mu + s * eps
             eps_hat = (xt - prior.x0(xt, s)) / s
         with torch.enable_grad():
-            r = yb - A._forward(mu)
-            obs = 0.5 * (r.abs() ** 2).reshape(r.shape[0], -1).sum(1) / n
+            obs = problem.data.value(mu, yb) / n
             reg = lam * s * ((eps_hat - eps) * mu).reshape(mu.shape[0], -1).sum(1) / n
             loss = (obs + reg).sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
         opt.step()
         check_finite_step(mu.detach(), f"reddiff step {i} (sigma={float(s):.4g})")
-    return finish(mu.detach(), num_samples, B, nfe=prior.nfe - nfe0, history={}, info={"steps": len(sigmas) - 1})
+    return run.finish(mu.detach(), prior)
+
+
+@register("reddiff", REDDiffOptions, needs=NEEDS)
+def reddiff_method(problem, y, prior, o: REDDiffOptions, generator, progress):
+    """RED-diff (Mardani et al. 2023): Adam on mu with the stop-gradient denoiser residual."""
+    from ..map.methods import _init
+    return reddiff(prior, problem, y, sigmas_for(prior, o), _init(problem, y, None), lam=o.lam, lr=o.lr,
+                   num_samples=int(o.num_samples), generator=generator, progress=progress)

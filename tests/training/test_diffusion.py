@@ -59,7 +59,7 @@ def test_ddp_two_process_gloo_smoke(tmp_path):
     out = str(tmp_path / "ddp")
     port = _free_port()
     code = (f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); import torch.multiprocessing as mp; "
-            f"import test_training as t; mp.spawn(t._ddp_worker, args=(2, {port}, {out!r}), nprocs=2, join=True)")
+            f"import test_diffusion as t; mp.spawn(t._ddp_worker, args=(2, {port}, {out!r}), nprocs=2, join=True)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     prior = gp.priors.load(out)

@@ -1,0 +1,65 @@
+"""DiffPIR (Zhu et al. 2023): x0 <- argmin ||y - A x||² + rho_t ||x - x0||², rho_t = lam sigma_y² / s²
+(the operator's closed form where it has one, else CG), skipped when s < skip_sigma; then
+x' = x0 + s' (sqrt(1 - zeta) eps + sqrt(zeta) z)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..._checks import SIGMA_FLOOR
+from ...priors.diffusion import NetworkDiffusionPrior
+from ...schedules.samplers import zeta_mixing
+from ..base import register
+from .dc import DCStep, check_positive_int
+from .loop import NEEDS, DiffusionOptions, run_split
+
+
+def start_sigma(prior) -> float | None:
+    """Where methods that lean on the measurement from the first step (DiffPIR, DDRM) start by
+    default: 12 sigma_data of an EDM-preconditioned network prior, in [0, 1] units
+    (12 sigma_data / scale = 3.0 for sigma_data 0.5 on [-1, 1]), capped at its sigma_max. An EDM
+    grid from sigma_max spends most steps above it (validation images:
+    benchmarks/tune_diffusion_start_*.json). None (other priors, e.g. the exact Gaussian mixture):
+    the prior's own sigma_max."""
+    if isinstance(prior, NetworkDiffusionPrior):
+        return min(prior.sigma_max, 12.0 * prior.sigma_data / prior.scale)
+    return None
+
+
+@dataclass(kw_only=True)
+class ProxStep(DCStep):
+    """x0 <- prox of the data term with weight w_k / rho_t (sigma_y floored at ``sigma_floor``)."""
+
+    lam: float = 1.0
+    skip_sigma: float = 0.0
+    cg_iters: int = 30
+    sigma_floor: float = SIGMA_FLOOR
+
+    name = "prox"
+
+    def __post_init__(self):
+        self.lam, self.skip_sigma, self.sigma_floor = float(self.lam), float(self.skip_sigma), float(self.sigma_floor)
+        check_positive_int(self.cg_iters, "cg_iters")
+        super().__post_init__()
+
+    def before(self, ctx):
+        x0 = ctx.x0.detach()
+        if float(ctx.sigma) < self.skip_sigma:
+            return x0
+        sy = max(ctx.problem.sigma_y, self.sigma_floor)
+        rho = self.lam * sy ** 2 / float(ctx.sigma) ** 2
+        gamma = ctx.weight / rho
+        return ctx.problem.data.prox(x0, ctx.y, gamma, x0=x0, max_iter=self.cg_iters)
+
+
+@dataclass(kw_only=True)
+class DiffPIROptions(DiffusionOptions, ProxStep):
+    steps: int = 100
+    zeta: float = 0.3
+
+
+@register("diffpir", DiffPIROptions, needs=NEEDS)
+def diffpir(problem, y, prior, o: DiffPIROptions, generator, progress):
+    """DiffPIR (Zhu et al. 2023): x0 <- prox of the data term with rho_t = lam sigma_y²/sigma_t²,
+    then x' = x0 + sigma' (sqrt(1-zeta) eps + sqrt(zeta) z)."""
+    return run_split(prior, problem, y, o, zeta_mixing(o.zeta), o, generator, progress, "diffpir",
+                     sigma_max=start_sigma(prior))
