@@ -118,7 +118,7 @@ def run_diffusion(rows):
 
 
 def compare(before, after):
-    b, a = json.loads(Path(before).read_text())["rows"], json.loads(Path(after).read_text())["rows"]
+    b, a = (json.loads(Path(f).read_text())["results"]["rows"] for f in (before, after))
     out, worst = {}, 0.0
     for k in sorted(set(b) | set(a)):
         if k not in b or k not in a:

@@ -1,7 +1,7 @@
 """Solvers: every named method is registered here and reached through ``genprior.solve``."""
 from .base import Result, method_info, names, register, solve, SOLVERS
 from . import baselines  # noqa: F401  (registers mle, fbp)
-from .map import methods as _map_methods  # noqa: F401  (registers the MAP and PnP methods)
+from . import map as _map  # noqa: F401  (registers the MAP and PnP methods)
 from . import diffusion as _diffusion  # noqa: F401  (registers the diffusion methods)
 
 __all__ = ["Result", "solve", "names", "register", "method_info", "SOLVERS"]

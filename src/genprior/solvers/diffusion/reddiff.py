@@ -51,6 +51,6 @@ def reddiff(prior, problem, y, sigmas, x_init, *, lam: float = 0.25, lr: float =
 @register("reddiff", REDDiffOptions, needs=NEEDS)
 def reddiff_method(problem, y, prior, o: REDDiffOptions, generator, progress):
     """RED-diff (Mardani et al. 2023): Adam on mu with the stop-gradient denoiser residual."""
-    from ..map.methods import _init
-    return reddiff(prior, problem, y, sigmas_for(prior, o), _init(problem, y, None), lam=o.lam, lr=o.lr,
+    from ..map.common import smooth_init
+    return reddiff(prior, problem, y, sigmas_for(prior, o), smooth_init(problem, y, None), lam=o.lam, lr=o.lr,
                    num_samples=int(o.num_samples), generator=generator, progress=progress)
