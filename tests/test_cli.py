@@ -3,7 +3,12 @@ import json
 import subprocess
 import sys
 
+import pytest
 
+from genprior.cli import main
+
+
+@pytest.mark.slow
 def test_cli_solve_writes_outputs(tmp_path):
     out = tmp_path / "ct"
     r = subprocess.run([sys.executable, "-m", "genprior.cli", "solve", "--task", "ct", "--image", "shepp_logan",
@@ -40,3 +45,16 @@ def test_cli_solve_with_a_diffusion_prior_writes_samples(tmp_path):
     assert m["nfe"] == 4 and m["method"] == "dds"
     for f in ("samples.png", "posterior_mean.png", "posterior_std.png", "reconstruction.png"):
         assert (out / f).stat().st_size > 50
+
+
+def test_cli_list_and_solve_in_process(tmp_path, capsys):
+    """The same commands as the subprocess tests, through main(argv): fast enough for the default run."""
+    assert main(["list"]) == 0
+    listed = capsys.readouterr().out
+    assert "deblur_gauss" in listed and "mle" in listed and "tv" in listed
+    out = tmp_path / "denoise"
+    assert main(["solve", "--task", "deblur_gauss", "--image", "camera", "--method", "mle", "--size", "32",
+                 "--out", str(out), "--opt", "iters=5", "--no-progress", "--threads", "1"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["method"] == "mle" and m["psnr"] > 20 and m["measurement_picture"] == "measurement"
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["psnr"] == m["psnr"]

@@ -52,12 +52,8 @@ def test_pigdm_is_nearly_exact_on_a_gaussian_prior(gaussian_case):
 
 
 def _gmm_case(seed=1):
-    import importlib.util
-    from pathlib import Path
-    spec = importlib.util.spec_from_file_location("gmm_setup", Path(__file__).parent.parent / "benchmarks" / "gmm_setup.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.gmm_problem(8, 2, seed)
+    from genprior.bench.problems import gmm_problem
+    return gmm_problem(8, 2, seed)
 
 
 @pytest.mark.parametrize("method", ["pigdm", "dds", "diffpir", "ddrm", "daps"])
