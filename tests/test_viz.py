@@ -10,7 +10,8 @@ from genprior.viz import measurement_image, save_png, to_uint8
 def test_to_uint8_maps_the_range_and_clips():
     a = np.array([[-0.5, 0.0, 0.25], [0.5, 1.0, 2.0]])
     assert to_uint8(a).tolist() == [[0, 0, 64], [128, 255, 255]]
-    assert to_uint8(a, None, None).tolist() == [[0, 51, 76], [102, 153, 255]]      # own range [-0.5, 2]; 76.5 rounds to even
+    # its own range [-0.5, 2]; 0.75 / 2.5 * 255 = 76.5 rounds to even
+    assert to_uint8(a, None, None).tolist() == [[0, 51, 76], [102, 153, 255]]
 
 
 def test_save_png_round_trips(tmp_path):

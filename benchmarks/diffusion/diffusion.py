@@ -7,7 +7,8 @@ samples, NFE per sample (network forward + backward passes), and seconds per ima
 Scale-dependent options (DPS zeta, DiffPIR lam, tv lam) are chosen on separate validation images
 from a small grid (``--tune``), then frozen for the test images.
 
-    python benchmarks/diffusion/diffusion.py --prior diffusion-phantom64 --out benchmarks/diffusion/runs/diffusion_phantom64.json
+    python benchmarks/diffusion/diffusion.py --prior diffusion-phantom64 \
+        --out benchmarks/diffusion/runs/diffusion_phantom64.json
 """
 import argparse
 import json

@@ -36,7 +36,8 @@ def main():
             best[f"{prior}/{task}"] = {"best_diffusion": b["method"], "psnr": b["psnr"], "tv_psnr": by["tv"]["psnr"],
                                       "gain_over_tv_db": round(b["psnr"] - by["tv"]["psnr"], 3)}
     print(json.dumps(best, indent=1))
-    save_report("benchmarks/diffusion/diffusion.json", {"best_vs_tv": best, "dds_vs_dps": compare, "rows": rows, "sources": sources},
+    save_report("benchmarks/diffusion/diffusion.json",
+                {"best_vs_tv": best, "dds_vs_dps": compare, "rows": rows, "sources": sources},
                 notes="merged from the per-run files listed in sources (each with its own command); PSNR of the "
                       "posterior mean of 4 samples on 4 held-out images per task, options tuned on 2 validation images")
 

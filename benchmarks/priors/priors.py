@@ -2,7 +2,7 @@
 sigma in {0.05, 0.1, 0.2} on held-out images of its domain, beside BM3D (when installed) and
 NL-means on the same noisy images; and a PNG grid of 16 unconditional samples per prior.
 
-    python benchmarks/priors/priors.py     # writes benchmarks/priors/priors.json and benchmarks/priors/samples_<prior>.png
+    python benchmarks/priors/priors.py     # writes benchmarks/priors/priors.json, samples_<prior>.png
 """
 import argparse
 import time

@@ -1,7 +1,8 @@
 """``genprior demo``: a gallery of tasks x methods on offline images, with figures and a JSON table.
 
 Each entry measures an image, runs several methods through ``genprior.solve`` and writes its PNGs
-(via ``genprior.bench.solve_image.run_solve``, the code path of ``genprior solve``); a panel figure ``demo.png`` puts them side by side.
+(via ``genprior.bench.solve_image.run_solve``, the code path of ``genprior solve``); a panel figure
+``demo.png`` puts them side by side.
 """
 from __future__ import annotations
 
