@@ -1,7 +1,8 @@
 """``genprior demo``: a gallery of tasks x methods on offline images, with figures and a JSON table.
 
 Each entry measures an image, runs several methods through ``genprior.solve`` and writes its PNGs
-(via the same code path as ``genprior solve``); a panel figure ``demo.png`` puts them side by side.
+(via ``genprior.bench.solve_image.run_solve``, the code path of ``genprior solve``); a panel figure
+``demo.png`` puts them side by side.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def _available(method: str, prior) -> bool:
 
 
 def run_demo(out="out/demo", quick: bool = False) -> list[dict]:
-    from .cli import run_solve
+    from .bench.solve_image import run_solve
     out = Path(out)
     rows = []
     for task, image, size, sigma_y, topts, methods in (QUICK if quick else DEMO):

@@ -31,6 +31,14 @@ def save_png(img, path, *, lo: float | None = 0.0, hi: float | None = 1.0, scale
     return path
 
 
+def _measures_sinograms(op) -> bool:
+    """Whether ``op``'s output is a sinogram: a Radon transform, possibly after other operators."""
+    from .operators import Composed, Radon
+    while isinstance(op, Composed):
+        op = op.outer
+    return isinstance(op, Radon)
+
+
 def measurement_image(problem, y: torch.Tensor) -> tuple[np.ndarray, str]:
     """A 2-D picture of a measurement (first batch element) and a caption."""
     op = problem.operator
@@ -42,7 +50,7 @@ def measurement_image(problem, y: torch.Tensor) -> tuple[np.ndarray, str]:
         return y0[0].double().numpy(), "measurement"
     if y0.ndim == 4:
         arr = y0[0].double().numpy()
-        return arr if arr.shape[0] > 1 else arr[0], ("sinogram" if "radon" in op.name else "measurement")
+        return arr if arr.shape[0] > 1 else arr[0], ("sinogram" if _measures_sinograms(op) else "measurement")
     # vector measurements (CS): show the back-projection A^T y
     bp = op.A_adjoint(y0)[0].double().numpy()
     return bp, "A^T y (back-projection)"

@@ -55,12 +55,15 @@ def _ddp_worker(rank, world, port, out):
     return sd
 
 
+@pytest.mark.slow
 def test_ddp_two_process_gloo_smoke(tmp_path):
     out = str(tmp_path / "ddp")
     port = _free_port()
-    code = (f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); import torch.multiprocessing as mp; "
+    code = ("import torch.multiprocessing as mp; "
             f"import test_diffusion as t; mp.spawn(t._ddp_worker, args=(2, {port}, {out!r}), nprocs=2, join=True)")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    path = [os.path.dirname(__file__)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}    # the workers import this module
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     prior = gp.priors.load(out)
     assert prior.config["training"]["steps_done"] == 3

@@ -1,6 +1,4 @@
 """Shared cases for the diffusion solvers: Gaussian and Gaussian-mixture priors with exact posteriors."""
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
@@ -63,11 +61,8 @@ def check_beats_mle():
 
 
 def _gmm_case(seed=1):
-    spec = importlib.util.spec_from_file_location("gmm_setup",
-                                                  Path(__file__).parents[3] / "benchmarks" / "gmm_setup.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.gmm_problem(8, 2, seed)
+    from genprior.bench.problems import gmm_problem
+    return gmm_problem(8, 2, seed)
 
 
 @pytest.fixture

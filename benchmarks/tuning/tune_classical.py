@@ -1,7 +1,7 @@
 """Tune the default regularisation weights of tv / wavelet / dct (lam = c * sigma_y) per task on
 validation images that the benchmark does not use (coffee, chelsea at 64², grayscale).
 
-    python benchmarks/tune_classical.py      # writes benchmarks/tune_classical.json
+    python benchmarks/tuning/tune_classical.py      # writes benchmarks/tuning/tune_classical.json
 The chosen c (best mean PSNR over images and noise levels) is copied into LAM_SCALE in
 src/genprior/solvers/map/methods.py.
 """
@@ -20,7 +20,7 @@ SCALES = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="benchmarks/tune_classical.json")
+    ap.add_argument("--out", default="benchmarks/tuning/tune_classical.json")
     ap.add_argument("--methods", default="tv,wavelet,dct")
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--scales", default=",".join(map(str, SCALES)))

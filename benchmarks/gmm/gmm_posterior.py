@@ -1,24 +1,21 @@
 """Exact-posterior benchmark (the Gaussian-mixture setup of Cardoso et al. 2023, MCGdiff).
 
-For d_x in {8, 80, 800}, d_y in {1, 2, 4} and several random problems (gmm_setup.py), every
+For d_x in {8, 80, 800}, d_y in {1, 2, 4} and several random problems (genprior.bench.problems), every
 diffusion method draws N posterior samples with the exact mixture denoiser as its prior; the
 sliced Wasserstein distance (W2, ``--directions`` random directions) to N exact posterior samples
 is reported beside the floor (exact vs exact, same N).
 
-    python benchmarks/gmm_posterior.py     # writes benchmarks/gmm_posterior.json
+    python benchmarks/gmm/gmm_posterior.py     # writes benchmarks/gmm/gmm_posterior.json
 """
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import genprior as gp  # noqa: E402
-from gmm_setup import gmm_problem  # noqa: E402
-from genprior.bench import save_report  # noqa: E402
+import genprior as gp
+from genprior.bench import save_report
+from genprior.bench.problems import gmm_problem
 
 # the mixture's data scale is ~10 (means on a grid of spacing 8), not the [0, 1] images the image
 # defaults are set for: the scale-dependent options are set here (tuned on seed 100, not evaluated)
@@ -89,7 +86,7 @@ def summarise(rows, methods):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="benchmarks/gmm_posterior.json")
+    ap.add_argument("--out", default="benchmarks/gmm/gmm_posterior.json")
     ap.add_argument("--dims", default="8,80,800")
     ap.add_argument("--dys", default="1,2,4")
     ap.add_argument("--seeds", default="0,1,2,3,4")

@@ -1,10 +1,10 @@
 """Classical and plug-and-play methods on the nine tasks at 64² (offline test images):
 PSNR / SSIM / seconds per task x method, with the default (tuned) regularisation weights.
 
-    python benchmarks/classical.py        # writes benchmarks/classical.json
+    python benchmarks/classical/classical.py        # writes benchmarks/classical/classical.json
 
 Images: camera, astronaut, moon, coins (grayscale, 64²), none of which were used to tune the
-defaults (benchmarks/tune_classical.py used coffee and chelsea). PnP-ADMM and PnP-HQS use the best
+defaults (benchmarks/tuning/tune_classical.py used coffee and chelsea). PnP-ADMM and PnP-HQS use the best
 available denoiser (BM3D when installed, else NL-means); RED uses NL-means (BM3D inside 200 RED
 iterations is too slow here).
 """
@@ -43,7 +43,7 @@ def methods_for(task, best_denoiser, nlm):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="benchmarks/classical.json")
+    ap.add_argument("--out", default="benchmarks/classical/classical.json")
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--size", type=int, default=64)
     args = ap.parse_args()

@@ -1,19 +1,16 @@
 """Where should DDRM and DiffPIR start on image priors? Validation images only (phantoms seed 20000,
-the last Fashion-MNIST test images), every task of benchmarks/diffusion.py, the default EDM grid
+the last Fashion-MNIST test images), every task of benchmarks/diffusion/diffusion.py, the default EDM grid
 (sigma_max = the prior's, 40 on [0, 1]) against lower starts with the same number of steps.
 
-    python benchmarks/tune_diffusion_start.py     # writes benchmarks/tune_diffusion_start.json
+    python benchmarks/tuning/tune_diffusion_start.py     # writes benchmarks/tuning/tune_diffusion_start.json
 """
 import argparse
-import sys
-from pathlib import Path
-
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import genprior as gp  # noqa: E402
-from diffusion import TASKS, images  # noqa: E402
-from genprior.bench import save_report  # noqa: E402
+import genprior as gp
+from genprior.bench import save_report
+from genprior.bench.problems import DIFFUSION_TASKS as TASKS
+from genprior.bench.problems import diffusion_images as images
 
 STARTS = {"ddrm": [None, 10.0, 3.0, 1.0], "diffpir": [None, 10.0, 3.0, 1.0]}
 
@@ -21,7 +18,7 @@ STARTS = {"ddrm": [None, 10.0, 3.0, 1.0], "diffpir": [None, 10.0, 3.0, 1.0]}
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--priors", default="diffusion-phantom64,diffusion-fashion28")
-    ap.add_argument("--out", default="benchmarks/tune_diffusion_start.json")
+    ap.add_argument("--out", default="benchmarks/tuning/tune_diffusion_start.json")
     args = ap.parse_args()
     torch.set_num_threads(1)
     rows = []

@@ -7,7 +7,8 @@ samples, NFE per sample (network forward + backward passes), and seconds per ima
 Scale-dependent options (DPS zeta, DiffPIR lam, tv lam) are chosen on separate validation images
 from a small grid (``--tune``), then frozen for the test images.
 
-    python benchmarks/diffusion.py --prior diffusion-phantom64 --out benchmarks/diffusion_phantom64.json
+    python benchmarks/diffusion/diffusion.py --prior diffusion-phantom64 \
+        --out benchmarks/diffusion/runs/diffusion_phantom64.json
 """
 import argparse
 import json
@@ -17,15 +18,9 @@ import torch
 
 import genprior as gp
 from genprior.bench import save_report
+from genprior.bench.problems import DIFFUSION_TASKS as TASKS
+from genprior.bench.problems import diffusion_images as images
 
-TASKS = {
-    "ct": dict(options={"n_angles": 16}, sigma_y=0.1),
-    "mri": dict(options={"acceleration": 4, "center_fraction": 0.08}, sigma_y=0.01),
-    "inpaint_random": dict(options={"keep": 0.3}, sigma_y=0.01),
-    "sr4": dict(options={"factor": 4}, sigma_y=0.01),
-    "deblur_gauss": dict(options={"std": 2.0}, sigma_y=0.01),
-    "cs": dict(options={"ratio": 0.25}, sigma_y=0.01),
-}
 METHODS = ["mle", "tv", "dps", "mcg", "score_sde", "pigdm", "dds", "diffpir", "ddrm", "daps", "reddiff"]
 # small grids searched on the validation images (first value = default when --tune is off)
 GRIDS = {
@@ -37,16 +32,6 @@ GRIDS = {
     "reddiff": {"lam": [0.05, 0.25, 1.0]},
     "daps": {"lr": [0.1, 0.5]},
 }
-
-
-def images(prior_name, prior, n, split):
-    if "phantom" in prior_name:
-        seed = {"test": 10_000, "val": 20_000}[split]
-        return gp.data.phantoms(n, prior.image_shape[-1], generator=torch.Generator().manual_seed(seed))
-    if "fashion" in prior_name:
-        data = gp.data.fashion_mnist("test", pad_to=prior.image_shape[-1] if prior.image_shape[-1] != 28 else None)
-        return data[:n] if split == "test" else data[-n:]
-    raise ValueError(prior_name)
 
 
 def run_method(problem, y, x, method, prior, opts, num_samples, seed):
@@ -95,7 +80,7 @@ def main():
     shape = prior.image_shape
     x_test = images(args.prior, prior, args.images, "test")
     x_val = images(args.prior, prior, args.val_images, "val")
-    out = args.out or f"benchmarks/diffusion_{args.prior.replace('diffusion-', '')}.json"
+    out = args.out or f"benchmarks/diffusion/runs/diffusion_{args.prior.replace('diffusion-', '')}.json"
     rows = []
     for task in args.tasks.split(","):
         spec = TASKS[task]

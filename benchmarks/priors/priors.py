@@ -2,7 +2,7 @@
 sigma in {0.05, 0.1, 0.2} on held-out images of its domain, beside BM3D (when installed) and
 NL-means on the same noisy images; and a PNG grid of 16 unconditional samples per prior.
 
-    python benchmarks/priors.py          # writes benchmarks/priors.json and benchmarks/samples_<prior>.png
+    python benchmarks/priors/priors.py     # writes benchmarks/priors/priors.json, samples_<prior>.png
 """
 import argparse
 import time
@@ -28,7 +28,7 @@ def main():
     ap.add_argument("--priors", default=",".join(gp.priors.shipped()))
     ap.add_argument("--images", type=int, default=16)
     ap.add_argument("--sample-steps", type=int, default=32)
-    ap.add_argument("--out", default="benchmarks/priors.json")
+    ap.add_argument("--out", default="benchmarks/priors/priors.json")
     args = ap.parse_args()
     torch.set_num_threads(1)
     denoisers = {"nlm": gp.priors.load("nlm")}
@@ -58,8 +58,8 @@ def main():
             print(rows[-1], flush=True)
         g = torch.Generator().manual_seed(0)
         samples = prior.sample(16, steps=args.sample_steps, generator=g)
-        save_grid(samples.clamp(0, 1), f"benchmarks/samples_{name}.png", nrow=4)
-        rows.append({"prior": name, "samples_png": f"benchmarks/samples_{name}.png", "sampler": "heun",
+        save_grid(samples.clamp(0, 1), f"benchmarks/priors/samples_{name}.png", nrow=4)
+        rows.append({"prior": name, "samples_png": f"benchmarks/priors/samples_{name}.png", "sampler": "heun",
                      "steps": args.sample_steps, "training": prior.config.get("training", {})})
     save_report(args.out, rows, notes="PSNR (dB) on held-out images in [0, 1] (phantoms: generator seed 10000, "
                                       "never used in training; Fashion-MNIST: test split); Tweedie = the prior's "

@@ -1,7 +1,7 @@
 """Forward + adjoint time of every task's operator at 64² and 256² (float32, batch 1, 1 thread),
 and CT against scikit-image's radon / iradon on the same input.
 
-    python benchmarks/operators.py            # writes benchmarks/operators.json
+    python benchmarks/operators/operators.py            # writes benchmarks/operators/operators.json
 """
 import argparse
 
@@ -19,7 +19,7 @@ TASKS = [("denoise", {}), ("deblur_gauss", {}), ("deblur_gauss", {"padding": "va
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="benchmarks/operators.json")
+    ap.add_argument("--out", default="benchmarks/operators/operators.json")
     ap.add_argument("--repeat", type=int, default=10)
     args = ap.parse_args()
     torch.set_num_threads(1)

@@ -6,8 +6,8 @@ and seeds: DPS, DiffPIR and DDRM in both libraries at the same number of steps; 
 weight over a small grid (best reported). Also the raw network cost measured in the same run
 (forward, and forward+vjp, batch 1) to report each library's time per step against it.
 
-Needs deepinv (not a genprior dependency): see benchmarks/vs_deepinv.py for the venv.
-    .venv-deepinv/bin/python benchmarks/vs_deepinv_diffusion.py
+Needs deepinv (not a genprior dependency): see benchmarks/vs_deepinv/vs_deepinv.py for the venv.
+    .venv-deepinv/bin/python benchmarks/vs_deepinv/vs_deepinv_diffusion.py
 """
 import argparse
 import time
@@ -24,7 +24,7 @@ def main():
     ap.add_argument("--images", type=int, default=2)
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--ddrm-steps", type=int, default=20)
-    ap.add_argument("--out", default="benchmarks/vs_deepinv_diffusion.json")
+    ap.add_argument("--out", default="benchmarks/vs_deepinv/vs_deepinv_diffusion.json")
     args = ap.parse_args()
     torch.set_num_threads(1)
     import deepinv as dinv

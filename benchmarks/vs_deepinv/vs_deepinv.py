@@ -10,7 +10,7 @@ Needs deepinv, which is not a genprior dependency (it imports torchvision eagerl
 separate venv that has both, e.g.
     python3 -m venv .venv-deepinv && .venv-deepinv/bin/pip install torch==2.14.1 torchvision==0.29.1 deepinv
     .venv-deepinv/bin/pip install -e . --no-deps && .venv-deepinv/bin/pip install safetensors PyWavelets scikit-image
-    .venv-deepinv/bin/python benchmarks/vs_deepinv.py
+    .venv-deepinv/bin/python benchmarks/vs_deepinv/vs_deepinv.py
 """
 import argparse
 import time
@@ -23,7 +23,7 @@ from genprior.bench import save_report
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="benchmarks/vs_deepinv.json")
+    ap.add_argument("--out", default="benchmarks/vs_deepinv/vs_deepinv.json")
     ap.add_argument("--lams", default="1e-4,3e-4,1e-3")
     ap.add_argument("--max-iter", type=int, default=1000)
     args = ap.parse_args()

@@ -1,7 +1,7 @@
-"""Collect the per-run diffusion benchmark files (benchmarks/diffusion_<prior>*.json, written by
-diffusion.py) into one table, benchmarks/diffusion.json, and print it as markdown.
+"""Collect the per-run diffusion benchmark files (benchmarks/diffusion/runs/diffusion_<prior>*.json,
+written by diffusion.py) into one table, benchmarks/diffusion/diffusion.json, and print it as markdown.
 
-    python benchmarks/diffusion_table.py
+    python benchmarks/diffusion/diffusion_table.py
 """
 import glob
 import json
@@ -13,7 +13,7 @@ METHODS = ["mle", "tv", "dps", "mcg", "score_sde", "pigdm", "dds", "diffpir", "d
 
 def main():
     rows, sources, compare = [], [], []
-    for f in sorted(glob.glob("benchmarks/diffusion_*.json")):
+    for f in sorted(glob.glob("benchmarks/diffusion/runs/diffusion_*.json")):
         d = json.load(open(f))
         sources.append({"file": f, "command": d["command"]})
         rows += [r for r in d["results"]["rows"] if "psnr" in r or "skipped" in r or "diverged" in r]
@@ -36,7 +36,8 @@ def main():
             best[f"{prior}/{task}"] = {"best_diffusion": b["method"], "psnr": b["psnr"], "tv_psnr": by["tv"]["psnr"],
                                       "gain_over_tv_db": round(b["psnr"] - by["tv"]["psnr"], 3)}
     print(json.dumps(best, indent=1))
-    save_report("benchmarks/diffusion.json", {"best_vs_tv": best, "dds_vs_dps": compare, "rows": rows, "sources": sources},
+    save_report("benchmarks/diffusion/diffusion.json",
+                {"best_vs_tv": best, "dds_vs_dps": compare, "rows": rows, "sources": sources},
                 notes="merged from the per-run files listed in sources (each with its own command); PSNR of the "
                       "posterior mean of 4 samples on 4 held-out images per task, options tuned on 2 validation images")
 

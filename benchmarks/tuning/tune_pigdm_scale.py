@@ -1,17 +1,15 @@
 """PiGDM's data scale c in r_t^2 = s^2 c^2 / (s^2 + c^2) for the shipped image priors: 0.5 (a unit
-variance on [-1, 1]) against 1.0 on [0, 1], validation images only, every task of diffusion.py.
+variance on [-1, 1]) against 1.0 on [0, 1], validation images only, every task of
+benchmarks/diffusion/diffusion.py.
 
-    python benchmarks/tune_pigdm_scale.py      # writes benchmarks/tune_pigdm_scale.json
+    python benchmarks/tuning/tune_pigdm_scale.py      # writes benchmarks/tuning/tune_pigdm_scale.json
 """
-import sys
-from pathlib import Path
-
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import genprior as gp  # noqa: E402
-from diffusion import TASKS, images  # noqa: E402
-from genprior.bench import save_report  # noqa: E402
+import genprior as gp
+from genprior.bench import save_report
+from genprior.bench.problems import DIFFUSION_TASKS as TASKS
+from genprior.bench.problems import diffusion_images as images
 
 
 def main():
@@ -30,7 +28,7 @@ def main():
                 row[str(c)] = round(float(gp.metrics.psnr(r.x.clamp(0, 1), x).mean()), 3)
             rows.append(row)
             print(row, flush=True)
-    save_report("benchmarks/tune_pigdm_scale.json", rows,
+    save_report("benchmarks/tuning/tune_pigdm_scale.json", rows,
                 notes="PSNR of the 2-sample posterior mean on 2 validation images, 50 steps; keys = data_scale on [0, 1]")
 
 
