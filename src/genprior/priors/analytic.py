@@ -42,7 +42,8 @@ class LinearGaussianGenerator(Prior):
         self.W = W
         self.image_shape = _image_shape(image_shape, n, "W's column space")
         self.latent_shape = (k,)
-        self.b = torch.zeros(n, dtype=torch.float64) if b is None else torch.as_tensor(b, dtype=torch.float64).reshape(-1)
+        self.b = (torch.zeros(n, dtype=torch.float64) if b is None
+                  else torch.as_tensor(b, dtype=torch.float64).reshape(-1))
         if self.b.shape != (n,):
             raise ValueError(f"b must have {n} entries, got {self.b.numel()}")
         self.nfe = 0
@@ -154,7 +155,8 @@ class GaussianEnergy(Prior):
 
     def _check(self, x):
         if tuple(x.shape[1:]) != self.image_shape:
-            raise ValueError(f"x has shape {tuple(x.shape)}; this energy lives on (B, {', '.join(map(str, self.image_shape))})")
+            raise ValueError(f"x has shape {tuple(x.shape)}; this energy lives on "
+                             f"(B, {', '.join(map(str, self.image_shape))})")
         return x.reshape(x.shape[0], -1) - self._p("mu", x)
 
     def value(self, x: torch.Tensor) -> torch.Tensor:

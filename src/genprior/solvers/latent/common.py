@@ -46,6 +46,15 @@ def flat_sq(t: torch.Tensor) -> torch.Tensor:
     return (t.abs() ** 2).reshape(t.shape[0], -1).sum(1)
 
 
+def grad_of(prior):
+    """The prior's ``grad`` run with autograd enabled (``gp.solve`` runs methods under no_grad; an
+    EBM's ∇E is itself an autograd call), returned detached."""
+    def grad(x):
+        with torch.enable_grad():
+            return prior.grad(x).detach()
+    return grad
+
+
 def lipschitz_estimate(grad: Callable, x: torch.Tensor, generator: torch.Generator | None = None,
                        iters: int = 10, eps: float = 1e-3) -> float:
     """Largest eigenvalue of the Hessian of a potential at ``x`` by power iteration on

@@ -38,7 +38,8 @@ DEFAULT_LR = {"adam": 0.01, "lbfgs": 1.0}
 class CSGMOptions:
     """``optimizer``: adam (Bora et al.: lr 0.01) or lbfgs (per-latent L-BFGS, Armijo backtracking
     from the trial step lr = 1); ``lr`` None picks that default; ``lr_decay``: Adam's step decays
-    geometrically to lr · lr_decay at max_iter (1 = constant, as Bora et al.). ``restarts``: R latents per measurement.
+    geometrically to lr · lr_decay at max_iter (1 = constant, as Bora et al.). ``restarts``: R
+    latents per measurement.
     ``init``: random (z ~ N(0, I) from the generator), zero, or encode (the prior's encoder applied
     to the smooth inverse of y clamped to [0, 1]; needs ``encode``); with zero/encode/``z_init``
     (B, *latent_shape) the first restart starts there and the others at random.
@@ -126,8 +127,8 @@ def run_latent_map(problem, y, prior, *, weight, optimizer, lr, lr_decay, max_it
     z0 = initial_latents(problem, y, prior, init, R, z_init, generator, name)
     fg = latent_objective(problem, repeat_batch(y, R), prior, weight, sigma, logdet)
     lr = lr if lr is not None else DEFAULT_LR[optimizer]
-    z, f, iters, hist = minimize(fg, z0, optimizer=optimizer, lr=lr, lr_decay=lr_decay, max_iter=int(max_iter), tol=tol, name=name,
-                                 iterator=progress_range(int(max_iter), progress, name))
+    z, f, iters, hist = minimize(fg, z0, optimizer=optimizer, lr=lr, lr_decay=lr_decay, max_iter=int(max_iter),
+                                 tol=tol, name=name, iterator=progress_range(int(max_iter), progress, name))
     zb, fb, idx = pick_restarts(z, f, B, R)
     x = prior.generate(zb).to(y.real.dtype)
     info = {"objective": fb.tolist(), "restart": idx.tolist(), "iterations": iters, "z": zb, "sigma": sigma,
@@ -140,8 +141,8 @@ def csgm(problem, y, prior, o: CSGMOptions, generator, progress):
     """CSGM latent MAP (Bora et al. 2017): z* = argmin 1/(2σ_y²)||A G(z) - y||² + z_weight/2 ||z||²
     by Adam or L-BFGS over R restarts per measurement (best kept per measurement); x = G(z*).
     z_weight = m λ / σ_y² for Bora's λ on a mean data term."""
-    res = run_latent_map(problem, y, prior, weight=o.z_weight, optimizer=o.optimizer, lr=o.lr, lr_decay=o.lr_decay, max_iter=o.max_iter,
-                         tol=o.tol, restarts=o.restarts, init=o.init, z_init=o.z_init, generator=generator,
-                         progress=progress, name="csgm")
+    res = run_latent_map(problem, y, prior, weight=o.z_weight, optimizer=o.optimizer, lr=o.lr, lr_decay=o.lr_decay,
+                         max_iter=o.max_iter, tol=o.tol, restarts=o.restarts, init=o.init, z_init=o.z_init,
+                         generator=generator, progress=progress, name="csgm")
     res.info["z_weight"] = o.z_weight
     return res

@@ -20,7 +20,7 @@ import torch
 from ..._checks import check_finite_step, check_nonneg, check_positive
 from ...priors.base import require
 from ..base import Result, progress_range, register
-from .common import flat_sq, lipschitz_estimate, minimize, sigma_of, smooth_inverse
+from .common import flat_sq, grad_of, lipschitz_estimate, minimize, sigma_of, smooth_inverse
 
 EBM_OPTIMIZERS = ("agd", "gd", "adam", "lbfgs")
 
@@ -100,9 +100,10 @@ def ebm_map(problem, y, prior, o: EBMMAPOptions, generator, progress):
     rdtype = y.real.dtype
     x0 = o.x_init.to(rdtype).clone() if o.x_init is not None else smooth_inverse(problem, y).clamp(0, 1)
     nfe0 = getattr(prior, "nfe", 0)
+    grad_E = grad_of(prior)
 
     def grad_F(x):
-        return A.apply_adjoint(A.apply(x) - y).real / sigma ** 2 + prior.grad(x).to(rdtype)
+        return A.apply_adjoint(A.apply(x) - y).real / sigma ** 2 + grad_E(x).to(rdtype)
 
     def data_value(x):
         return flat_sq(A.apply(x) - y) / (2 * sigma ** 2)
@@ -111,7 +112,7 @@ def ebm_map(problem, y, prior, o: EBMMAPOptions, generator, progress):
     it = progress_range(int(o.max_iter), progress, "ebm_map")
     info = {"optimizer": o.optimizer, "sigma": sigma}
     if o.optimizer in ("agd", "gd"):
-        L_E, src = prior_lipschitz(prior, lambda v: prior.grad(v).to(rdtype), x0, generator)
+        L_E, src = prior_lipschitz(prior, lambda v: grad_E(v).to(rdtype), x0, generator)
         L = A.norm() ** 2 / sigma ** 2 + L_E
         tau = o.step_scale / L
         x, iters, hist = _descent(x0, grad_F, value_F, tau, o, o.optimizer == "agd", it)

@@ -73,7 +73,8 @@ def flow_map(problem, y, prior, o: FlowMAPOptions, generator, progress):
     + γ||z||² from z = 0. L-BFGS (per latent, Armijo backtracking) by default."""
     x_space = o.space == "x"
     res = run_latent_map(problem, y, prior, weight=1.0 if x_space else 2.0 * o.gamma, optimizer=o.optimizer,
-                         lr=o.lr, lr_decay=o.lr_decay, max_iter=o.max_iter, tol=o.tol, restarts=o.restarts, init=o.init, z_init=o.z_init,
+                         lr=o.lr, lr_decay=o.lr_decay, max_iter=o.max_iter, tol=o.tol, restarts=o.restarts,
+                         init=o.init, z_init=o.z_init,
                          generator=generator, progress=progress, name=f"flow_map ({o.space})", logdet=x_space)
     res.info.update(space=o.space, gamma=None if x_space else o.gamma)
     return res

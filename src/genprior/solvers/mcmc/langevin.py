@@ -28,7 +28,7 @@ import torch
 
 from ..._checks import check_finite_step, check_nonneg, check_positive
 from ..base import Result, progress_range, register
-from ..latent.common import flat_sq, lipschitz_estimate, rand, randn, repeat_batch, sigma_of, smooth_inverse
+from ..latent.common import flat_sq, grad_of, lipschitz_estimate, rand, randn, repeat_batch, sigma_of, smooth_inverse
 
 ALGORITHMS = ("ula", "mala")
 DEFAULT_STEP_SCALE = {"ula": 0.2, "mala": 1.0}
@@ -75,7 +75,7 @@ def prior_potential(prior, need_value: bool, by: str):
     if prior is None:
         raise ValueError(f"method {by!r} needs a prior offering grad or log_prob; got prior=None")
     if "grad" in caps:
-        grad = prior.grad
+        grad = grad_of(prior)
     elif "log_prob" in caps:
         def grad(x):
             with torch.enable_grad():
