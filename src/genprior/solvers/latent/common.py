@@ -1,5 +1,5 @@
 """Pieces shared by the latent, density-MAP and Langevin solvers: a batched minimiser over
-independent per-element objectives (Adam, L-BFGS, gradient descent), the noise level, the smooth
+independent per-element objectives (Adam, L-BFGS), the noise level, the smooth
 initial inverse, a finite-difference Lipschitz estimate and generator-aware Gaussian draws.
 """
 from __future__ import annotations
@@ -58,8 +58,9 @@ def grad_of(prior):
 def lipschitz_estimate(grad: Callable, x: torch.Tensor, generator: torch.Generator | None = None,
                        iters: int = 10, eps: float = 1e-3) -> float:
     """Largest eigenvalue of the Hessian of a potential at ``x`` by power iteration on
-    finite-difference Hessian-vector products Hv ≈ (∇V(x + εv) - ∇V(x - εv)) / 2ε (ε relative to
-    ||x||); the largest over the batch. A local estimate, not a global bound."""
+    finite-difference Hessian-vector products Hv ≈ (∇V(x + εv) - ∇V(x - εv)) / 2ε, with
+    ε = 1e-3 max(1, max|x|); the largest |λ| over the batch (0 when not finite). A local estimate,
+    not a global bound."""
     v = randn(x.shape, x, generator)
     scale = eps * max(float(x.abs().max()), 1.0)
     lam = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
