@@ -2,10 +2,12 @@
 from .base import CAPABILITIES, Prior, require
 from .diffusion import DiffusionPrior, NetworkDiffusionPrior
 from .gmm import GaussianMixture
+from .analytic import GaussianEnergy, LinearGaussianGenerator
 from .classical import (BM3D, DCTL1, DWT2, TV, NLMeans, PatchLowRank, SmoothTV, Tikhonov,  # noqa: F401
                         WaveletFrameL1, WaveletL1, Wiener)
 from .registry import load, names, shipped
 
-__all__ = ["Prior", "require", "CAPABILITIES", "DiffusionPrior", "NetworkDiffusionPrior", "GaussianMixture", "load", "Tikhonov", "TV",
+__all__ = ["Prior", "require", "CAPABILITIES", "DiffusionPrior", "NetworkDiffusionPrior", "GaussianMixture", "GaussianEnergy",
+           "LinearGaussianGenerator", "load", "Tikhonov", "TV",
            "SmoothTV", "WaveletL1", "WaveletFrameL1", "DCTL1", "DWT2", "PatchLowRank", "NLMeans", "BM3D", "Wiener",
            "names", "shipped"]

@@ -3,5 +3,7 @@ from .base import Result, method_info, names, register, solve, SOLVERS
 from . import baselines  # noqa: F401  (registers mle, fbp)
 from . import map as _map  # noqa: F401  (registers the MAP and PnP methods)
 from . import diffusion as _diffusion  # noqa: F401  (registers the diffusion methods)
+from . import latent as _latent  # noqa: F401  (registers csgm, flow_map, ebm_map)
+from . import mcmc as _mcmc  # noqa: F401  (registers langevin)
 
 __all__ = ["Result", "solve", "names", "register", "method_info", "SOLVERS"]
