@@ -37,8 +37,8 @@ def rand(shape, like: torch.Tensor, generator: torch.Generator | None) -> torch.
 
 def smooth_inverse(problem, y: torch.Tensor, iters: int = 30) -> torch.Tensor:
     """The MAP solvers' smooth regularised inverse (CG on (AᵀA + ε DᵀD) x = Aᵀy, ε = 1e-2 ||A||²)."""
-    from ..map.methods import _init
-    return _init(problem, y, None, iters)
+    from ..map.common import smooth_init
+    return smooth_init(problem, y, None, iters)
 
 
 def flat_sq(t: torch.Tensor) -> torch.Tensor:
