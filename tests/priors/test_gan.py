@@ -59,3 +59,16 @@ def test_checkpoint_with_wrong_image_shape_is_refused(tmp_path):
                                       "image_shape": [1, 32, 32], "data_range": [0, 1]})
     with pytest.raises(ValueError, match="image"):
         gp.priors.load(str(tmp_path))
+
+
+def test_load_by_shipped_name(tmp_path, monkeypatch):
+    from genprior.priors import registry
+    p = _prior()
+    save_checkpoint(tmp_path / "gan-tiny", p.net, {"kind": "gan", "image_shape": [1, 28, 28], "data_range": [0, 1],
+                                                   "architecture": {"class": "DCGANGenerator", "config": p.net.config}})
+    monkeypatch.setattr(registry, "CHECKPOINT_DIR", tmp_path)
+    assert "gan-tiny" in gp.priors.shipped()
+    q = gp.priors.load("gan-tiny")
+    assert isinstance(q, GANPrior) and q.name == "gan-tiny"
+    z = torch.randn(2, 8)
+    assert torch.allclose(p.generate(z), q.generate(z), atol=1e-6)

@@ -4,6 +4,8 @@ x in [0, 1] -> y = logit(alpha + (1 - 2 alpha) x) -> z = f(y), z ~ N(0, I), z of
 log p(x) = -||z||²/2 - d/2 log 2 pi + log|det dz/dy| + log|det dy/dx|, with
 log|det dy/dx| = sum_i [log(1 - 2 alpha) - log(q_i (1 - q_i))], q = alpha + (1 - 2 alpha) x.
 ``generate(z, return_logdet=True)`` gives (x, log|det dx/dz|), so -log p(x) = ||z||²/2 + d/2 log 2 pi + logdet.
+The image space is the logit map's range, (-alpha/(1-2 alpha), 1 + alpha/(1-2 alpha)) ⊃ [0, 1]: generated
+pixels may overshoot [0, 1] by up to 0.056 (alpha = 0.05); clamp for display, not for the density.
 ``value(x) = -log p(x)``, ``grad`` its autograd gradient; ``bits_per_dim`` with uniform dequantization.
 """
 from __future__ import annotations

@@ -49,7 +49,8 @@ def run_loop(cfg, *, modules: dict, optimizers: dict, gen: torch.Generator,
     """Run ``step_fn(step) -> metrics`` until ``cfg.steps``, resuming from ``cfg.out/train_state.pt``.
 
     ``init_fn`` runs once on a fresh start (e.g. data-dependent initialisation). ``checkpoint_fn(step,
-    wall)`` writes the loadable checkpoint; ``sample_fn()`` returns a batch for the sample grid.
+    wall)`` writes the loadable checkpoint; ``sample_fn()`` returns a batch for the sample grid (or
+    ``(batch, images_per_row)``).
     """
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -100,7 +101,9 @@ def run_loop(cfg, *, modules: dict, optimizers: dict, gen: torch.Generator,
                 save(step, wall)
             if sample_fn is not None and cfg.sample_every and (step % cfg.sample_every == 0 or step == cfg.steps):
                 with torch.no_grad():
-                    save_grid(sample_fn(), out / f"samples_{step:07d}.png")
+                    grid = sample_fn()
+                    x, nrow = grid if isinstance(grid, tuple) else (grid, None)
+                    save_grid(x, out / f"samples_{step:07d}.png", nrow=nrow)
                 t_last = time.perf_counter()   # sampling time is not training time
     if bar is not None:
         bar.close()

@@ -93,7 +93,7 @@ def train_ebm(cfg: EBMTrainConfig, *, progress: bool = True, log=print) -> Path:
         with torch.enable_grad():
             xr = xt.clone().requires_grad_(True)
             (g,) = torch.autograd.grad(ema(xr).sum(), xr)
-        return torch.cat([x_show.to(dev), xt, xt - cfg.sigma ** 2 * g])
+        return torch.cat([x_show.to(dev), xt, xt - cfg.sigma ** 2 * g]), 16
 
     return run_loop(cfg, modules={"net": net, "ema": ema}, optimizers={"opt": opt}, gen=gen, step_fn=step_fn,
                     checkpoint_fn=checkpoint_fn, sample_fn=sample_fn, progress=progress, log=log,
