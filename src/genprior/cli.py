@@ -14,15 +14,37 @@ def cmd_train(args) -> int:
     import torch
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.family in ("gan", "vae", "flow", "ebm"):
+        return _train_generative(args)
     if args.family != "diffusion":
-        raise SystemExit(f"unknown prior family {args.family!r}; known: diffusion")
+        raise SystemExit(f"unknown prior family {args.family!r}; known: diffusion, gan, vae, flow, ebm")
     from .training.diffusion import DiffusionTrainConfig, train_diffusion
-    cfg = DiffusionTrainConfig(data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size,
-                               lr=args.lr, ema_decay=args.ema, parameterization=args.parameterization,
+    cfg = DiffusionTrainConfig(data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size or 32,
+                               lr=args.lr or 2e-4, ema_decay=args.ema or 0.999, parameterization=args.parameterization,
                                channels=_int_tuple(args.channels), num_res_blocks=args.num_res_blocks,
                                attn_levels=_int_tuple(args.attn_levels), seed=args.seed, save_every=args.save_every,
                                sample_every=args.sample_every, name=args.name or "")
     train_diffusion(cfg, progress=not args.no_progress)
+    return 0
+
+
+def _train_generative(args) -> int:
+    """``genprior train gan|vae|flow|ebm``: the shared options plus each family's own (unset ones keep
+    the family's defaults)."""
+    import importlib
+    fam = args.family
+    mod = importlib.import_module(f".training.{fam}", __package__)
+    cls = getattr(mod, {"gan": "GAN", "vae": "VAE", "flow": "Flow", "ebm": "EBM"}[fam] + "TrainConfig")
+    fields = set(cls.__dataclass_fields__)
+    kw = dict(data=args.data, out=args.out, steps=args.steps, seed=args.seed, save_every=args.save_every,
+              sample_every=args.sample_every, name=args.name or "")
+    given = {"batch_size": args.batch_size, "lr": args.lr, "latent_dim": args.latent_dim, "width": args.width,
+             "r1_gamma": args.r1_gamma, "sigma": args.sigma, "hidden": args.hidden, "levels": args.levels,
+             "steps_per_level": args.steps_per_level, "ema_decay": args.ema}
+    for k, v in given.items():
+        if v is not None and k in fields:
+            kw[k] = v
+    getattr(mod, f"train_{fam}")(cls(**kw), progress=not args.no_progress)
     return 0
 
 
@@ -100,13 +122,20 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
 
     t = sub.add_parser("train", help="train a prior (resumes from OUT if a training state is there)")
-    t.add_argument("family", choices=["diffusion"])
+    t.add_argument("family", choices=["diffusion", "gan", "vae", "flow", "ebm"])
     t.add_argument("--data", required=True, help="phantoms64, fashion28, fashion32, animal32, digits8 or a folder")
     t.add_argument("--out", required=True)
     t.add_argument("--steps", type=int, default=10000)
-    t.add_argument("--batch-size", type=int, default=32)
-    t.add_argument("--lr", type=float, default=2e-4)
-    t.add_argument("--ema", type=float, default=0.999)
+    t.add_argument("--batch-size", type=int, default=None, help="default 32 (diffusion), 64 (others)")
+    t.add_argument("--lr", type=float, default=None, help="default: the family's (diffusion 2e-4)")
+    t.add_argument("--ema", type=float, default=None, help="EMA decay (default 0.999)")
+    t.add_argument("--latent-dim", type=int, default=None, help="gan (64) / vae (32) latent size")
+    t.add_argument("--width", type=int, default=None, help="gan / vae / ebm base channel width (32)")
+    t.add_argument("--r1-gamma", type=float, default=None, help="gan: R1 penalty weight (1.0)")
+    t.add_argument("--sigma", type=float, default=None, help="ebm: denoising score matching noise level (0.1)")
+    t.add_argument("--hidden", type=int, default=None, help="flow: coupling network width (64)")
+    t.add_argument("--levels", type=int, default=None, help="flow: number of scales (2)")
+    t.add_argument("--steps-per-level", type=int, default=None, help="flow: flow steps per scale (6)")
     t.add_argument("--parameterization", choices=["edm", "eps", "x0"], default="edm")
     t.add_argument("--channels", default="32,64,64")
     t.add_argument("--num-res-blocks", type=int, default=1)

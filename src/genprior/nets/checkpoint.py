@@ -18,8 +18,13 @@ VERSION = 1
 
 
 def _architectures():
+    from .dcgan import DCGANGenerator
+    from .ebm import EnergyNet
+    from .flow import MultiScaleFlow
     from .unet import UNet
-    return {"UNet": UNet}
+    from .vae import ConvVAE
+    return {"UNet": UNet, "DCGANGenerator": DCGANGenerator, "ConvVAE": ConvVAE, "MultiScaleFlow": MultiScaleFlow,
+            "EnergyNet": EnergyNet}
 
 
 class CheckpointError(ValueError):

@@ -5,6 +5,7 @@ message naming what is missing, instead of falling back to something untested.
 
 Capabilities: ``value``, ``grad``, ``prox`` (explicit regularizers), ``denoise`` (denoisers and
 every diffusion prior), ``score``/``x0`` (diffusion priors), ``generate`` (latent generators),
+``encode`` (x -> z: VAE posterior mean, flow inverse),
 ``log_prob`` (flows, EBMs up to a constant), ``sample``.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ import torch
 
 from .._checks import batch_param, check_image, check_nonneg, check_tensor
 
-CAPABILITIES = ("value", "grad", "prox", "denoise", "score", "x0", "generate", "log_prob", "sample")
+CAPABILITIES = ("value", "grad", "prox", "denoise", "score", "x0", "generate", "encode", "log_prob", "sample")
 
 
 class Prior:

@@ -28,6 +28,8 @@ def load_checkpoint_prior(path, *, dtype=None):
     from .diffusion import NetworkDiffusionPrior
     cfg = read_config(path)
     kind = cfg.get("kind")
+    if kind in ("gan", "vae", "flow", "ebm"):
+        return _load_generative(path, cfg, dtype=dtype or torch.float32)
     if kind != "diffusion":
         raise CheckpointError(f"{path}: unsupported checkpoint kind {kind!r}")
     for key in ("parameterization", "sigma_data", "image_shape"):
@@ -41,6 +43,31 @@ def load_checkpoint_prior(path, *, dtype=None):
                                  scale=scale, shift=lo - dlo * scale, image_shape=cfg["image_shape"],
                                  sigma_min=cfg.get("sigma_min", 0.002), sigma_max=cfg.get("sigma_max", 80.0),
                                  config=cfg, name=cfg.get("name", Path(path).name))
+
+
+def _load_generative(path, cfg, *, dtype):
+    """GAN / VAE / flow / EBM checkpoints: rebuild the network, check the image shape, wrap it."""
+    from ..nets.checkpoint import CheckpointError, load_checkpoint
+    from .ebm import EBMPrior
+    from .flow import FlowPrior
+    from .gan import GANPrior
+    from .vae import VAEPrior
+    if "image_shape" not in cfg:
+        raise CheckpointError(f"{path}/config.json: missing 'image_shape'")
+    net, cfg = load_checkpoint(path, dtype=dtype)
+    net.requires_grad_(False)          # solvers differentiate w.r.t. z or x only
+    shape = tuple(cfg["image_shape"])
+    name = cfg.get("name", Path(path).name)
+    kind = cfg["kind"]
+    if kind == "ebm":
+        prior = EBMPrior(net, image_shape=shape, config=cfg, name=name)
+    elif kind == "flow":
+        prior = FlowPrior(net, alpha=cfg.get("alpha", 0.05), config=cfg, name=name)
+    else:
+        prior = (GANPrior if kind == "gan" else VAEPrior)(net, config=cfg, name=name)
+    if tuple(prior.image_shape) != shape:
+        raise CheckpointError(f"{path}: network makes images {tuple(prior.image_shape)}, config says {shape}")
+    return prior
 
 
 def load(name_or_path: str, **options):
