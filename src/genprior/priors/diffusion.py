@@ -14,6 +14,7 @@ import torch
 
 from .._checks import check_tensor
 from .base import Prior
+from ..registry import Registry
 
 
 class DiffusionPrior(Prior):
@@ -161,7 +162,8 @@ class X0Parameterization(Parameterization):
 
 
 #: by the name stored in checkpoint configs ("parameterization")
-PARAMETERIZATIONS = {p.name: p for p in (EDMParameterization(), EpsParameterization(), X0Parameterization())}
+PARAMETERIZATIONS = Registry("parameterization", {p.name: p for p in (EDMParameterization(), EpsParameterization(),
+                                                                    X0Parameterization())})
 
 
 class NetworkDiffusionPrior(DiffusionPrior):

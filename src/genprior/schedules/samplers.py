@@ -15,6 +15,7 @@ Samplers share one signature, ``sample_x(model, x, sigmas, *, generator=None, ca
 from __future__ import annotations
 
 import torch
+from ..registry import Registry
 
 
 def _randn_like(x: torch.Tensor, generator) -> torch.Tensor:
@@ -74,9 +75,9 @@ def heun():
     return step
 
 
-PRIOR_STEPS = {"ddpm": lambda **o: ddim(1.0), "ddim": lambda eta=0.0, **o: ddim(eta),
+PRIOR_STEPS = Registry("prior step", {"ddpm": lambda **o: ddim(1.0), "ddim": lambda eta=0.0, **o: ddim(eta),
                "euler": lambda **o: euler(), "heun": lambda **o: heun(),
-               "zeta": lambda zeta=0.3, **o: zeta_mixing(zeta)}
+               "zeta": lambda zeta=0.3, **o: zeta_mixing(zeta)})
 
 
 def make_prior_step(name: str, **options):
@@ -123,7 +124,7 @@ def sample_ddpm(model, x, sigmas, *, generator=None, callback=None):
     return sample_ddim(model, x, sigmas, generator=generator, callback=callback, eta=1.0)
 
 
-SAMPLERS = {"euler": sample_euler, "heun": sample_heun, "ddim": sample_ddim, "ddpm": sample_ddpm}
+SAMPLERS = Registry("sampler", {"euler": sample_euler, "heun": sample_heun, "ddim": sample_ddim, "ddpm": sample_ddpm})
 
 
 def get_sampler(name: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from .conversions import alpha_bar_to_sigma, vp_alpha_bar
+from ..registry import Registry
 
 
 def _append_zero(s: torch.Tensor) -> torch.Tensor:
@@ -43,8 +44,8 @@ def vp_sigmas(n: int, kind: str = "linear", t_min: float = 1e-3, beta_min: float
     return _append_zero(alpha_bar_to_sigma(vp_alpha_bar(t, kind, beta_min, beta_max)))
 
 
-SCHEDULES = {"edm": edm_sigmas, "ve": ve_sigmas, "vp": vp_sigmas,
-             "vp_cosine": lambda n, **kw: vp_sigmas(n, kind="cosine", **kw)}
+SCHEDULES = Registry("schedule", {"edm": edm_sigmas, "ve": ve_sigmas, "vp": vp_sigmas,
+             "vp_cosine": lambda n, **kw: vp_sigmas(n, kind="cosine", **kw)})
 
 
 def make_sigmas(kind: str, n: int, *, scale: float = 1.0, **options) -> torch.Tensor:

@@ -16,6 +16,7 @@ from ..._checks import check_finite_step
 from ...schedules.samplers import make_prior_step
 from ..base import Result, progress_range
 from .dc import DCStep, StepContext
+from ...registry import Registry
 
 #: every diffusion method needs Tweedie's x0 from its prior
 NEEDS = ("x0",)
@@ -69,8 +70,8 @@ def weight_schedule(kind: str, n: int, scale: float = 1.0) -> list[float]:
     return [scale * WEIGHTS[kind](v) for v in t]
 
 
-WEIGHTS = {"constant": lambda v: 1.0, "linear": lambda v: 1 - v, "increasing": lambda v: v,
-           "cosine": lambda v: 0.5 * (1 + math.cos(math.pi * v))}
+WEIGHTS = Registry("weight schedule", {"constant": lambda v: 1.0, "linear": lambda v: 1 - v, "increasing": lambda v: v,
+           "cosine": lambda v: 0.5 * (1 + math.cos(math.pi * v))})
 
 
 def repeat_batch(y: torch.Tensor, n: int) -> torch.Tensor:

@@ -17,10 +17,11 @@ from .loop import NEEDS, WEIGHTS, DiffusionOptions, run_split, weight_schedule
 from .mcg import MCGStep
 from .pigdm import PiGDMStep
 from .score_sde import Projection
+from ...registry import Registry
 
 #: the DC steps by name (each one's options are its dataclass fields)
-DC_STEPS = {"none": DCStep, "dps": DPSGradient, "projection": Projection, "mcg": MCGStep, "pigdm": PiGDMStep,
-            "cg_prox": CGProx, "prox": ProxStep}
+DC_STEPS = Registry("data-consistency step", {"none": DCStep, "dps": DPSGradient, "projection": Projection, "mcg": MCGStep, "pigdm": PiGDMStep,
+            "cg_prox": CGProx, "prox": ProxStep})
 
 
 def make_dc(name: str, **options) -> DCStep:
