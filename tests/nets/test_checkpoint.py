@@ -53,3 +53,14 @@ def test_bad_checkpoints_fail_clearly(tmp_path, tiny_prior):
         load_checkpoint(tmp_path / "d")
     with pytest.raises(KeyError, match="unknown prior 'nope'.*gmm|unknown prior 'nope'"):
         gp.priors.load("nope")
+
+
+def test_checkpoint_is_recognised_by_its_parsed_format_not_a_substring(tmp_path):
+    from genprior.nets.checkpoint import is_checkpoint
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "config.json").write_text('{"note": "not a \\"genprior-checkpoint\\"", "format": "other"}')
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "config.json").write_text('{"format": "genprior-checkpoint"}')
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "config.json").write_text('{not json')
+    assert [is_checkpoint(tmp_path / n) for n in "abcd"] == [False, True, False, False]

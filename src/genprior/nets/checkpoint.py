@@ -70,6 +70,18 @@ def read_config(path) -> dict:
     return cfg
 
 
+def is_checkpoint(path) -> bool:
+    """True when folder ``path`` holds a genprior checkpoint: a ``config.json`` whose ``format`` field
+    is :data:`FORMAT` (parsed, not searched for as a substring)."""
+    cfg_file = Path(path) / "config.json"
+    if not cfg_file.is_file():
+        return False
+    try:
+        return json.loads(cfg_file.read_text()).get("format") == FORMAT
+    except (json.JSONDecodeError, AttributeError, OSError):
+        return False
+
+
 def build_net(cfg: dict) -> torch.nn.Module:
     arch = cfg["architecture"]
     archs = _architectures()

@@ -74,7 +74,8 @@ def load(name_or_path: str, **options):
     """Load a prior by shipped name, checkpoint folder, diffusers folder/hub id, or factory name."""
     p = Path(str(name_or_path))
     if p.is_dir():
-        if (p / "config.json").exists() and '"genprior-checkpoint"' in (p / "config.json").read_text():
+        from ..nets.checkpoint import is_checkpoint
+        if is_checkpoint(p):
             return load_checkpoint_prior(p, **options)
         from .diffusers_adapter import load_diffusers
         return load_diffusers(p, **options)
