@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_nonneg, check_tensor
+from ._checks import annotations_of, check_nonneg, check_option, check_options, check_tensor
 from .operators.base import LinearOperator
 from .registry import Registry
 
@@ -52,7 +52,7 @@ class InverseProblem:
         if not isinstance(operator, LinearOperator):
             raise TypeError(f"operator must be a genprior LinearOperator, got {type(operator).__name__}")
         self.operator = operator
-        self.sigma_y = check_nonneg(sigma_y, "sigma_y")
+        self.sigma_y = check_sigma_y(sigma_y)
         self.name = name or operator.name
         self.options = dict(options or {})
         self.data = DataTerm(operator)
@@ -104,19 +104,47 @@ def names() -> list[str]:
 
 
 def make(name: str, image_shape=(1, 64, 64), sigma_y: float = 0.01, **options) -> InverseProblem:
-    """Build a named inverse problem. Unknown options raise."""
+    """Build a named inverse problem. Unknown options raise; each option is checked against the
+    builder's annotation (``int`` options take integers, ``float`` options finite numbers)."""
     builder = TASKS.get(name)
-    image_shape = tuple(int(v) for v in image_shape)
-    if len(image_shape) != 3 or min(image_shape) < 1:
-        raise ValueError(f"image_shape must be (C, H, W), got {image_shape}")
-    check_nonneg(sigma_y, "sigma_y")
+    image_shape = check_image_shape(image_shape)
+    check_sigma_y(sigma_y)
     import inspect
     allowed = [p for p in inspect.signature(builder).parameters if p != "image_shape"]
     unknown = set(options) - set(allowed)
     if unknown:
         raise TypeError(f"task {name!r} got unknown options {sorted(unknown)}; allowed: {allowed}")
+    check_options(options, annotations_of(builder), f"task {name!r} option")
     op = builder(image_shape, **options)
     return InverseProblem(op, sigma_y, name=name, options=options)
+
+
+def options_of(name: str) -> dict:
+    """Every option of the named task with its value when not given: ``{name: default}``."""
+    import inspect
+    return {p.name: p.default for p in inspect.signature(TASKS.get(name)).parameters.values()
+            if p.name != "image_shape"}
+
+
+def check_image_shape(image_shape) -> tuple:
+    """(C, H, W) with positive integers."""
+    try:
+        shape = tuple(image_shape)
+    except TypeError:
+        raise TypeError(f"image_shape must be a (C, H, W) tuple, got {image_shape!r}") from None
+    if len(shape) != 3:
+        raise ValueError(f"image_shape must be (C, H, W), got {shape}")
+    for v in shape:
+        check_option(v, int, "image_shape entries")
+    if min(shape) < 1:
+        raise ValueError(f"image_shape must have C, H, W >= 1, got {shape}")
+    return tuple(int(v) for v in shape)
+
+
+def check_sigma_y(sigma_y) -> float:
+    """A finite noise level >= 0."""
+    check_option(sigma_y, float, "sigma_y")
+    return check_nonneg(sigma_y, "sigma_y")
 
 
 @TASKS.register("denoise")
@@ -149,6 +177,11 @@ def _deblur_motion(image_shape, size: int = 15, seed: int = 0, padding: str = "c
 @TASKS.register("sr4")
 def _sr(image_shape, factor: int = 4, kernel: str = "average"):
     from .operators import super_resolution
+    C, H, W = image_shape
+    if factor < 1:
+        raise ValueError(f"factor must be >= 1, got {factor}")
+    if H % factor or W % factor:
+        raise ValueError(f"factor {factor} must divide the image size {H}x{W}")
     return super_resolution(image_shape, factor, kernel)
 
 
