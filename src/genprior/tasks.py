@@ -149,6 +149,7 @@ def check_sigma_y(sigma_y) -> float:
 
 @TASKS.register("denoise")
 def _denoise(image_shape):
+    """y = x + n (A = I)."""
     from .operators import Identity
     return Identity(image_shape)
 
@@ -164,18 +165,25 @@ def _blur(kernel, image_shape, padding):
 
 @TASKS.register("deblur_gauss")
 def _deblur_gauss(image_shape, std: float = 2.0, size: int | None = None, padding: str = "circular"):
+    """Gaussian blur of std ``std`` pixels; kernel ``size`` (default 2 ceil(3 std) + 1); padding
+    circular (FFT) or valid (the output is smaller)."""
     from .operators import gaussian_kernel
+    if size is not None and size < 1:
+        raise ValueError(f"size must be >= 1 (or None for the default), got {size}")
     return _blur(gaussian_kernel(std, size), image_shape, padding)
 
 
 @TASKS.register("deblur_motion")
 def _deblur_motion(image_shape, size: int = 15, seed: int = 0, padding: str = "circular"):
+    """A random motion-blur kernel (``size``², drawn from ``seed``); padding circular or valid."""
     from .operators import motion_kernel
     return _blur(motion_kernel(size, seed=seed), image_shape, padding)
 
 
 @TASKS.register("sr4")
 def _sr(image_shape, factor: int = 4, kernel: str = "average"):
+    """x``factor`` downsampling (``factor`` divides H and W) after an ``average`` (box) or ``bicubic``
+    anti-aliasing kernel."""
     from .operators import super_resolution
     C, H, W = image_shape
     if factor < 1:
@@ -187,6 +195,7 @@ def _sr(image_shape, factor: int = 4, kernel: str = "average"):
 
 @TASKS.register("inpaint_box")
 def _inpaint_box(image_shape, box_fraction: float = 0.35):
+    """A centred box of ``box_fraction`` of each side is missing."""
     from .operators import Inpainting
     C, H, W = image_shape
     if not 0 < box_fraction < 1:
@@ -201,6 +210,7 @@ def _inpaint_box(image_shape, box_fraction: float = 0.35):
 
 @TASKS.register("inpaint_random")
 def _inpaint_random(image_shape, keep: float = 0.3, seed: int = 0):
+    """A random fraction ``keep`` of the pixels is observed (the mask drawn from ``seed``)."""
     from .operators import Inpainting
     C, H, W = image_shape
     if not 0 < keep <= 1:
@@ -214,6 +224,8 @@ def _inpaint_random(image_shape, keep: float = 0.3, seed: int = 0):
 
 @TASKS.register("cs")
 def _cs(image_shape, ratio: float = 0.25, matrix: str = "gaussian", seed: int = 0):
+    """Compressed sensing: m = ``ratio`` n measurements with a dense ``gaussian`` matrix or a
+    ``structured`` one (random signs, DCT, random rows), drawn from ``seed``."""
     from .operators import GaussianCS, StructuredCS
     if matrix == "gaussian":
         return GaussianCS(image_shape, ratio, seed=seed)
@@ -224,12 +236,16 @@ def _cs(image_shape, ratio: float = 0.25, matrix: str = "gaussian", seed: int = 
 
 @TASKS.register("ct")
 def _ct(image_shape, n_angles: int = 60):
+    """Parallel-beam CT: the Radon transform at ``n_angles`` angles evenly spaced over 180°."""
     from .operators import Radon
     return Radon(image_shape, n_angles)
 
 
 @TASKS.register("mri")
 def _mri(image_shape, acceleration: float = 4.0, center_fraction: float = 0.08, coils: int = 1, seed: int = 0):
+    """Cartesian MRI: a 1/``acceleration`` fraction of the phase-encoding lines, the central
+    ``center_fraction`` always kept, the others drawn from ``seed``; ``coils`` > 1 gives multi-coil
+    data with smooth sensitivity maps."""
     from .operators import MRI, MultiCoilMRI, cartesian_mask, coil_maps
     C, H, W = image_shape
     mask = cartesian_mask((H, W), acceleration, center_fraction, seed=seed)

@@ -86,8 +86,32 @@ def build_options(method: Method, options: dict):
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise TypeError(f"method {method.name!r} got unknown options {unknown}; allowed: {allowed}")
-    check_options(options, annotations_of(method.options), f"method {method.name!r} option")
+    hints = annotations_of(method.options)
+    options = {k: _nested(v, hints.get(k), f"method {method.name!r} option {k!r}") for k, v in options.items()}
+    check_options(options, hints, f"method {method.name!r} option")
     return method.options(**options)
+
+
+def _nested(value, annotation, name: str):
+    """A dict given for an option annotated with an options dataclass (``hqs: PnPHQSOptions | None``)
+    becomes that dataclass, its values checked the same way (so the CLI and JSON can set it)."""
+    import typing
+    if not isinstance(value, dict) or annotation is None:
+        return value
+    members = typing.get_args(annotation) or (annotation,)
+    cls = next((t for t in members if dataclasses.is_dataclass(t) and isinstance(t, type)), None)
+    if cls is None:
+        return value
+    from .._checks import annotations_of, check_options
+    value = {k: v for k, v in value.items() if k != "__class__"}
+    allowed = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise TypeError(f"{name} got unknown options {unknown}; allowed: {allowed}")
+    hints = annotations_of(cls)
+    value = {k: _nested(v, hints.get(k), f"{name}.{k}") for k, v in value.items()}
+    check_options(value, hints, name)
+    return cls(**value)
 
 
 def resolved_options(opts) -> dict:
