@@ -82,7 +82,11 @@ class InverseProblem:
         return y + self.sigma_y * n.to(y.device)
 
     def check_measurement(self, y: torch.Tensor) -> torch.Tensor:
+        if not isinstance(y, torch.Tensor):
+            raise TypeError(f"y must be a torch.Tensor, got {type(y).__name__}")
         self.operator.check_y(y)
+        if y.shape[0] < 1:
+            raise ValueError(f"y has an empty batch: shape {tuple(y.shape)}")
         if not bool(torch.isfinite(y).all()):
             raise ValueError("y contains NaN or Inf")
         return y

@@ -114,6 +114,17 @@ def _nested(value, annotation, name: str):
     return cls(**value)
 
 
+def _check_initial_guesses(opts, problem, y) -> None:
+    """An ``x_init`` option is an image batch of the problem's shape, y's batch size and a float dtype."""
+    from .._checks import check_tensor
+    x_init = getattr(opts, "x_init", None)
+    if x_init is None:
+        return
+    check_tensor(x_init, "x_init", ndim=4, shape=problem.x_shape)
+    if x_init.shape[0] != y.shape[0]:
+        raise ValueError(f"x_init has batch size {x_init.shape[0]} but y has {y.shape[0]}")
+
+
 def resolved_options(opts) -> dict:
     """Every option of a built options dataclass, defaults included, as JSON-friendly values
     (tensors omitted, nested dataclasses as dicts): what ``metrics.json`` records."""
@@ -153,6 +164,7 @@ def solve(problem, y: torch.Tensor, method: str = "mle", prior=None, *, generato
         raise ValueError(f"prior {getattr(prior, 'name', type(prior).__name__)!r} works on images of shape "
                          f"{tuple(shape)} but the problem's images have shape {tuple(problem.x_shape)}")
     opts = build_options(m, options)
+    _check_initial_guesses(opts, problem, y)
     if not isinstance(progress, bool):
         raise TypeError(f"progress must be True or False, got {type(progress).__name__}")
     t0 = time.perf_counter()

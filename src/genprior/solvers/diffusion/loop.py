@@ -36,6 +36,9 @@ class DiffusionOptions:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
         if int(self.num_samples) < 1:
             raise ValueError(f"num_samples must be >= 1, got {self.num_samples}")
+        from ...schedules.schedules import SCHEDULES
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; known: {', '.join(SCHEDULES)}")
         for name in ("sigma_min", "sigma_max"):
             v = getattr(self, name)
             if v is not None and not (math.isfinite(float(v)) and float(v) > 0):
