@@ -58,6 +58,11 @@ def _int_tuple(s: str) -> tuple:
     return tuple(int(v) for v in s.split(",") if v.strip() != "")
 
 
+def _progress(args) -> bool:
+    """Progress bars go to stderr and only when it is a terminal (never into logs or pipes)."""
+    return not args.no_progress and sys.stderr.isatty()
+
+
 def cmd_train(args) -> int:
     import torch
     if args.threads:
@@ -72,7 +77,7 @@ def cmd_train(args) -> int:
                                channels=_int_tuple(args.channels), num_res_blocks=args.num_res_blocks,
                                attn_levels=_int_tuple(args.attn_levels), seed=args.seed, save_every=args.save_every,
                                sample_every=args.sample_every, name=args.name or "")
-    train_diffusion(cfg, progress=not args.no_progress)
+    train_diffusion(cfg, progress=_progress(args))
     return 0
 
 
@@ -92,7 +97,7 @@ def _train_generative(args) -> int:
     for k, v in given.items():
         if v is not None and k in fields:
             kw[k] = v
-    getattr(mod, f"train_{fam}")(cls(**kw), progress=not args.no_progress)
+    getattr(mod, f"train_{fam}")(cls(**kw), progress=_progress(args))
     return 0
 
 
