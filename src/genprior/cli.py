@@ -147,7 +147,8 @@ def cmd_solve(args) -> int:
         if not files:
             raise FileNotFoundError(f"no image files ({', '.join(('png', 'jpg', 'tif'))}, ...) in {args.image!r}")
         images = [str(f) for f in files]
-        outs = [Path(args.out) / f.stem for f in files]
+        stems = [f.stem for f in files]
+        outs = [Path(args.out) / (f.stem if stems.count(f.stem) == 1 else f.name.replace(".", "_")) for f in files]
     rows = []
     for image, out in zip(images, outs):
         m = run_solve(args.task, image, args.method, out, size=args.size, sigma_y=args.sigma_y, prior=args.prior,
