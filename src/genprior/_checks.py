@@ -100,7 +100,10 @@ def check_finite(value, name: str) -> float:
 
 
 def _is_real_scalar(v) -> bool:
+    """A real number (not a bool), a NumPy one included, or a 0-d real floating tensor."""
     import numbers
+    if isinstance(v, torch.Tensor):
+        return v.ndim == 0 and v.is_floating_point()
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
