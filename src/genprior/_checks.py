@@ -89,16 +89,6 @@ def batch_param(value, x: torch.Tensor, name: str = "gamma") -> torch.Tensor:
     return t.reshape(B, *[1] * (x.ndim - 1))
 
 
-def check_finite(value, name: str) -> float:
-    """A real number that is neither NaN nor infinite (bools and strings are refused)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not _is_real_scalar(value):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
 def _is_real_scalar(v) -> bool:
     """A real number (not a bool), a NumPy one included, or a 0-d real floating tensor."""
     import numbers
