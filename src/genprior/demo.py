@@ -57,18 +57,23 @@ def run_demo(out="out/demo", quick: bool = False) -> list[dict]:
             print(f"{task:14s} {method:10s} {str(prior or ''):22s} PSNR {m['psnr']:6.2f} dB  SSIM {m['ssim']:.3f}  "
                   f"{m['seconds']:7.2f} s")
     (out / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")
-    _panel(out, rows)
+    fig = _panel(out, rows)
+    print(f"wrote {out / 'summary.json'}" + (f" and the figure {fig}" if fig else " (no figure: matplotlib missing)"))
     return rows
 
 
-def _panel(out: Path, rows: list[dict]) -> None:
+def _panel(out: Path, rows: list[dict]) -> Path | None:
+    """demo.png: a row per task (truth, measurement, each method's reconstruction); the row says the
+    task's options and σ_y, each panel the method, its prior and its PSNR."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:  # the panel is optional; the PNGs are already written
-        return
+        return None
     from PIL import Image
+
+    from .viz import caption
     tasks = []
     for r in rows:
         if r["task"] not in tasks:
@@ -81,13 +86,18 @@ def _panel(out: Path, rows: list[dict]) -> None:
         panels = [(first / "truth.png", "truth"), (first / "measurement.png", rs[0]["measurement_picture"])]
         for r in rs:
             d = out / t / (r["method"] + (f"-{r['prior']}" if r["prior"] else ""))
-            panels.append((d / "reconstruction.png", f"{r['method']}\n{r['psnr']:.2f} dB"))
+            who = r["method"] + (f" + {r['prior']}" if r["prior"] else "")
+            panels.append((d / "reconstruction.png", f"{who}\n{r['psnr']:.2f} dB"))
         for j, ax in enumerate(axes[i]):
             ax.axis("off")
             if j < len(panels):
-                ax.imshow(Image.open(panels[j][0]), cmap="gray", vmin=0, vmax=255)
-                ax.set_title(panels[j][1], fontsize=8)
-        axes[i][0].text(-0.1, 0.5, t, transform=axes[i][0].transAxes, rotation=90, va="center", ha="right")
+                im = Image.open(panels[j][0])
+                ax.imshow(im, cmap="gray", vmin=0, vmax=255, aspect="auto" if im.width != im.height else "equal")
+                ax.set_title(panels[j][1], fontsize=7)
+        label = caption(t, rs[0]["task_options"], rs[0]["sigma_y"]).replace(", σ", "\nσ")
+        axes[i][0].text(-0.1, 0.5, label, transform=axes[i][0].transAxes, rotation=90, va="center", ha="right",
+                        fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "demo.png", dpi=110)
     plt.close(fig)
+    return out / "demo.png"

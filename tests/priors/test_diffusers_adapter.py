@@ -41,5 +41,22 @@ def test_hub_id_offline_fails_fast(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     t = time.perf_counter()
     with pytest.raises(FileNotFoundError, match="offline"):
-        gp.priors.load("google/ddpm-cifar10-32")
+        gp.priors.load("hf:google/ddpm-cifar10-32")
     assert time.perf_counter() - t < 10
+
+
+def test_a_name_is_a_hub_id_only_with_the_hf_prefix(monkeypatch, tmp_path):
+    """A mistyped local path is reported as a missing folder, never sent to the hub loader."""
+    import genprior.priors.diffusers_adapter as da
+
+    def no_hub(*a, **k):
+        raise AssertionError("the hub loader must not be reached")
+    monkeypatch.setattr(da, "load_diffusers", no_hub)
+    for bad in ("runs/p64", "google/ddpm-cifar10-32", str(tmp_path / "missing"), "./p64"):
+        with pytest.raises(FileNotFoundError, match="does not exist"):
+            gp.priors.load(bad)
+    with pytest.raises(ValueError, match="hf:org/name"):
+        gp.priors.load("hf:justaname")
+    (tmp_path / "f.txt").write_text("x")
+    with pytest.raises(FileNotFoundError, match="is a file"):
+        gp.priors.load(tmp_path / "f.txt")

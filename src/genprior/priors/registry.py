@@ -1,5 +1,6 @@
 """Priors by name: shipped checkpoints (``genprior/checkpoints/<name>``), local checkpoint folders,
-diffusers ``UNet2DModel`` folders / hub ids, and the named classical priors and denoisers."""
+diffusers ``UNet2DModel`` folders, hub ids (``hf:org/name`` only), and the named classical priors
+and denoisers."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -70,22 +71,41 @@ def _load_generative(path, cfg, *, dtype):
     return prior
 
 
-def load(name_or_path: str, **options):
-    """Load a prior by shipped name, checkpoint folder, diffusers folder/hub id, or factory name."""
-    p = Path(str(name_or_path))
+HUB_PREFIX = "hf:"
+
+
+def load(name_or_path, **options):
+    """Load a prior: a shipped name (``names()``), a named classical prior or denoiser, a local
+    genprior checkpoint folder or diffusers ``UNet2DModel`` folder, or ``hf:org/name`` for a hub id.
+
+    A string is a hub id only with the explicit ``hf:`` prefix: a path that does not exist (anything
+    with a ``/`` or ``\\``, or starting with ``.`` or ``~``) raises ``FileNotFoundError`` naming it,
+    never a network lookup."""
+    import os
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise TypeError(f"a prior to load must be a name or a path, got {type(name_or_path).__name__}")
+    name = os.fspath(name_or_path)
+    if name.startswith(HUB_PREFIX):
+        hub_id = name[len(HUB_PREFIX):]
+        if len(hub_id.split("/")) != 2 or not all(hub_id.split("/")):
+            raise ValueError(f"a hub id is 'hf:org/name', got {name!r}")
+        from .diffusers_adapter import load_diffusers
+        return load_diffusers(hub_id, **options)
+    p = Path(name).expanduser()
     if p.is_dir():
         from ..nets.checkpoint import is_checkpoint
         if is_checkpoint(p):
             return load_checkpoint_prior(p, **options)
         from .diffusers_adapter import load_diffusers
         return load_diffusers(p, **options)
-    name = str(name_or_path)
     if name in shipped():
         return load_checkpoint_prior(CHECKPOINT_DIR / name, **options)
     if name in FACTORIES:
         return FACTORIES.get(name)(**options)
-    if "/" in name and not name.startswith((".", "/")) and len(name.split("/")) == 2:
-        from .diffusers_adapter import load_diffusers
-        return load_diffusers(name, **options)
+    if p.exists():
+        raise FileNotFoundError(f"prior path {name!r} is a file; a prior is a checkpoint folder "
+                                "(config.json + model.safetensors)")
+    if isinstance(name_or_path, os.PathLike) or any(c in name for c in "/\\") or name.startswith((".", "~")):
+        raise FileNotFoundError(f"prior folder {name!r} does not exist (for a hub model write 'hf:org/name')")
     raise KeyError(f"unknown prior {name!r}; known: {', '.join(names())} "
-                   "(or a checkpoint folder, or a diffusers UNet2DModel folder / hub id)")
+                   "(or a checkpoint folder, a diffusers UNet2DModel folder, or 'hf:org/name')")

@@ -3,6 +3,7 @@ x' <- x' - zeta w_k grad_x ||y - A x0(x)||, the norm not squared (the reference 
 step zeta / ||r||), one norm per batch element."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -25,6 +26,8 @@ class DPSGradient(DCStep):
 
     def __post_init__(self):
         self.zeta = float(self.zeta)
+        if not (self.zeta >= 0 and math.isfinite(self.zeta)):
+            raise ValueError(f"zeta must be finite and >= 0 (a step size), got {self.zeta}")
         super().__post_init__()
 
     def after(self, ctx, x_next):

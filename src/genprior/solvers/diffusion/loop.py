@@ -37,6 +37,15 @@ class DiffusionOptions:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
         if int(self.num_samples) < 1:
             raise ValueError(f"num_samples must be >= 1, got {self.num_samples}")
+        from ...schedules.schedules import SCHEDULES
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; known: {', '.join(SCHEDULES)}")
+        for name in ("sigma_min", "sigma_max"):
+            v = getattr(self, name)
+            if v is not None and not (math.isfinite(float(v)) and float(v) > 0):
+                raise ValueError(f"{name} must be finite and > 0, got {v}")
+        if self.sigma_min is not None and self.sigma_max is not None and self.sigma_min >= self.sigma_max:
+            raise ValueError(f"sigma_min ({self.sigma_min}) must be below sigma_max ({self.sigma_max})")
         nxt = super()
         if hasattr(nxt, "__post_init__"):      # a DC step's own validation (options derive from it)
             nxt.__post_init__()
