@@ -150,9 +150,7 @@ def test_tasks_build_and_measure_or_raise_clearly(case):
 
 # ------------------------------------------------------------------------------------ method options
 
-# pnp_hqs / pnp_admm are left out until their options are range-checked (solvers/map/pnp.py):
-# see test_pnp_options_are_range_checked below, an expected failure until then
-CLASSICAL = ["mle", "tikhonov", "tv", "wavelet", "dct", "red", "nlm"]
+CLASSICAL = ["mle", "tikhonov", "tv", "wavelet", "dct", "red", "nlm", "pnp_hqs", "pnp_admm"]
 DIFFUSION = ["dds", "dps"]
 
 
@@ -202,8 +200,6 @@ def test_diffusion_method_options(problem, gmm, case):
                                                   **opts), _check_result(tuple(y.shape)))
 
 
-@pytest.mark.xfail(strict=True, reason="PnPHQSOptions / PnPADMMOptions have no range checks yet "
-                                       "(solvers/map/pnp.py): ZeroDivisionError / RuntimeError from inside")
 @pytest.mark.parametrize("method, options", [("pnp_hqs", {"iters": -1}), ("pnp_hqs", {"lam": 0.0}),
                                              ("pnp_admm", {"sigma_d": 0.0})])
 def test_pnp_options_are_range_checked(problem, method, options):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..._checks import SIGMA_FLOOR, check_finite_step
+from ..._checks import SIGMA_FLOOR, check_finite_step, check_positive
 from ...priors.base import require
 from ..base import Result, progress_range, register
 from .admm import ADMM
@@ -30,6 +30,12 @@ class PnPHQSOptions:
     sigma_start: float = 49 / 255
     sigma_end: float | None = None   # default: sigma_y
     x_init: torch.Tensor | None = None
+
+    def __post_init__(self):
+        if self.iters < 1:
+            raise ValueError(f"pnp_hqs: iters must be >= 1, got {self.iters}")
+        for name in ("lam", "sigma_start") + (("sigma_end",) if self.sigma_end is not None else ()):
+            check_positive(getattr(self, name), f"pnp_hqs: {name}")
 
 
 def hqs(problem, y, denoiser, o: PnPHQSOptions, progress, name: str = "pnp_hqs") -> Result:
@@ -67,6 +73,14 @@ class PnPADMMOptions:
     min_iter: int = 10
     tol: float = 1e-4
     x_init: torch.Tensor | None = None
+
+    def __post_init__(self):
+        for name in ("sigma_d", "rho"):
+            if getattr(self, name) is not None:
+                check_positive(getattr(self, name), f"pnp_admm: {name}")
+        if self.max_iter < 1 or self.min_iter < 0:
+            raise ValueError(f"pnp_admm: max_iter must be >= 1 and min_iter >= 0, got {self.max_iter}, {self.min_iter}")
+        check_positive(self.tol, "pnp_admm: tol")
 
 
 @register("pnp_admm", PnPADMMOptions)
