@@ -465,6 +465,7 @@ def run(suite, out, *, workers: int = 1, threads: int = 1, max_cells: int | None
 
     def record(row):
         nonlocal n_err, cell_time, solve_time
+        row["rank"] = rank
         append_row(target, row)
         n_err += "error" in row
         cell_time += row.get("cell_seconds", 0.0)

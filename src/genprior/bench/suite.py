@@ -264,6 +264,8 @@ def parse(doc: dict, *, source: str = "<suite>", check_names: bool = True) -> Su
                 label = f"{tname}[σ={sigma_y:g}{',' + extra if extra else ''}]"
         tasks.append(TaskSpec(name=tname, label=_typed(label, str, f"{where}.label", src), options=dict(opts),
                               sigma_y=sigma_y, image_shape=shape, problem=problem))
+    if check_names:
+        _check_task_names(tasks, src)
     labels = [t.label for t in tasks]
     if len(set(labels)) != len(labels):
         raise SuiteError(f"{src}: two tasks share a label: {labels}; set distinct `label`s")
@@ -320,14 +322,20 @@ def run_imports(suite: Suite) -> None:
             raise SuiteError(f"{suite.source}: suite.imports names {mod!r}, which cannot be imported: {e}") from e
 
 
+def _check_task_names(tasks, src: str) -> None:
+    import genprior as gp
+    known = set(gp.tasks.names())
+    for t in tasks:
+        if t.problem == "image" and t.name not in known:
+            raise SuiteError(f"{src}: unknown task {t.name!r}; known: {', '.join(sorted(known))}")
+
+
 def check_registered(suite: Suite) -> None:
     """Task, method and prior names exist (after the suite's imports), and method options are known."""
     import genprior as gp
     run_imports(suite)
-    tasks, methods = set(gp.tasks.names()), set(gp.solvers.names())
-    for t in suite.tasks:
-        if t.problem == "image" and t.name not in tasks:
-            raise SuiteError(f"{suite.source}: unknown task {t.name!r}; known: {', '.join(sorted(tasks))}")
+    _check_task_names(suite.tasks, suite.source)
+    methods = set(gp.solvers.names())
     priors = set(gp.priors.names())
     for m in suite.methods:
         if m.name not in methods:
