@@ -53,6 +53,20 @@ def test_plan_is_the_cross_product_with_restrictions(tmp_path):
     assert [c.key for c in again] == [c.key for c in cells]
     changed = runner.plan(suite.load(write(tmp_path, TINY.replace("lam = 0.05", "lam = 0.06"), "u.toml")))
     assert sum(a.key != b.key for a, b in zip(cells, changed)) == 4
+    # a display label does not change what a cell computes; the image size does
+    relabel = runner.plan(suite.load(write(tmp_path, TINY.replace('name = "tv"', 'name = "tv"\nlabel = "TV"'), "v.toml")))
+    assert [c.key for c in relabel] == [c.key for c in cells]
+    resized = runner.plan(suite.load(write(tmp_path, TINY.replace("size = 16", "size = 24"), "w.toml")))
+    assert not {c.key for c in resized} & {c.key for c in cells}
+
+
+def test_num_samples_only_keys_the_samplers(tmp_path):
+    text = TINY + '\n[[methods]]\nname = "dps"\nprior = "diffusion-fashion28"\n'
+    a = runner.plan(suite.load(write(tmp_path, text, "a.toml")))
+    b = runner.plan(suite.load(write(tmp_path, text.replace("seeds = [0, 1]", "seeds = [0, 1]\nnum_samples = 4"),
+                                     "b.toml")))
+    changed = {x.spec["method"]["name"] for x, y in zip(a, b) if x.key != y.key}
+    assert changed == {"dps"}
 
 
 @pytest.mark.parametrize("edit, message", [

@@ -45,7 +45,20 @@ class Cell:
 
 
 def cell_key(spec: dict) -> str:
-    return hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    """A hash of what determines the cell's result: display labels and the position of the image in
+    its set are left out, the image set's source (dataset, size, split, seed, folder) is kept."""
+    core = {k: v for k, v in spec.items() if k not in ("image_pos", "image_set")}
+    core["task"] = {k: v for k, v in spec["task"].items() if k != "label"}
+    core["method"] = {k: v for k, v in spec["method"].items() if k != "label"}
+    return hashlib.sha1(json.dumps(core, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _num_samples(method: str, n: int) -> int:
+    """The suite's num_samples for methods that take it; 1 (not passed) for the others."""
+    try:
+        return n if _takes(method, "num_samples") else 1
+    except KeyError:        # not registered yet (suite imports not run): keep the suite's value
+        return n
 
 
 def _image_ids(im: suite_mod.ImageSpec) -> list[str]:
@@ -87,8 +100,13 @@ def plan(suite: suite_mod.Suite) -> list[Cell]:
                                     "method": {"name": method.name, "label": method.label,
                                                "options": method.options_for(task)},
                                     "prior": prior, "image_set": None if im is None else im.name,
+                                    "image_source": None if im is None else {
+                                        "dataset": im.dataset, "size": im.size, "split": im.split,
+                                        "seed": im.seed, "folder": im.folder},
                                     "image": image_id, "image_pos": pos, "seed": seed,
-                                    "num_samples": suite.num_samples, "dtype": suite.dtype}
+                                    "num_samples": suite.num_samples if im is None else
+                                    _num_samples(method.name, suite.num_samples),
+                                    "dtype": suite.dtype}
                             cells.append(Cell(len(cells), cell_key(spec), spec))
     return cells
 
