@@ -100,3 +100,24 @@ name = "tv"
 def test_empty_folder_raises(tmp_path):
     with pytest.raises(FileNotFoundError, match="no results"):
         report.build(tmp_path)
+
+
+@pytest.mark.slow
+def test_report_renders_in_headless_chromium(results, tmp_path):
+    """A real browser (Chromium from Debian) loads the page offline, finds the tables, and draws a
+    non-blank screenshot."""
+    import shutil
+    import subprocess
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    page = report.write(results, tmp_path / "r.html")
+    flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1000,1400"]
+    dom = subprocess.run([exe, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert "<b>25.00 ± 0.00</b>" in dom.stdout and dom.stdout.count("<img") == 4
+    shot = tmp_path / "shot.png"
+    subprocess.run([exe, *flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True)
+    from PIL import Image
+    a = np.asarray(Image.open(shot).convert("L"), dtype=np.float64)
+    assert a.shape == (1400, 1000)
+    assert a.std() > 10 and (a < 128).mean() > 0.005       # text and figures, not a blank page

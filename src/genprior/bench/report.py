@@ -133,8 +133,11 @@ def _pareto_figure(entries, metric, higher, title):
     ok = [e for e in entries if e[metric] is not None]
     if not ok:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for ax, cost, label in ((axes[0], "seconds", "seconds per image (log)"), (axes[1], "nfe", "NFE (symlog)")):
+    costs = [("seconds", "seconds per image (log)")]
+    if any(e["nfe"] for e in ok):       # no NFE panel when no method calls a network
+        costs.append(("nfe", "NFE (network calls; symlog)"))
+    fig, axes = plt.subplots(1, len(costs), figsize=(5 * len(costs), 3.6), squeeze=False)
+    for ax, (cost, label) in zip(axes.flat, costs):
         pts = [(max(e[cost] or 0.0, 1e-4 if cost == "seconds" else 0.0), e[metric] if higher else -e[metric])
                for e in ok]
         front = set(_pareto(pts))
