@@ -4,8 +4,10 @@
 #     sh benchmarks/runner/quick.sh
 set -e
 OUT=benchmarks/runner/quick
-rm -rf "$OUT"
-OMP_NUM_THREADS=1 genprior bench quick --out "$OUT" --threads 1 --no-progress
+if [ "$1" != "--report-only" ]; then     # --report-only: redraw the report from the committed results
+  rm -rf "$OUT"
+  OMP_NUM_THREADS=1 genprior bench quick --out "$OUT" --threads 1 --no-progress
+fi
 genprior report "$OUT"
 python - "$OUT" <<'PY'
 import base64, re, sys

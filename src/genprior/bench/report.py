@@ -128,7 +128,7 @@ def _pareto(points):
     return front
 
 
-def _pareto_figure(entries, metric, higher, title):
+def _pareto_figure(entries, metric, higher, title, heading=None):
     import matplotlib.pyplot as plt
     ok = [e for e in entries if e[metric] is not None]
     if not ok:
@@ -151,7 +151,7 @@ def _pareto_figure(entries, metric, higher, title):
         else:
             ax.set_xscale("symlog", linthresh=1)
         ax.set_xlabel(label)
-        ax.set_ylabel(metric)
+        ax.set_ylabel(heading or metric)
         ax.grid(alpha=0.3)
     fig.suptitle(title + " (red: Pareto front)", fontsize=10)
     return _fig_png(fig)
@@ -277,7 +277,7 @@ def build(folder, *, figures: bool = True) -> str:
             entries = leaderboard(srows)
             parts.append(_table(entries, metrics))
             if figures:
-                fig = _pareto_figure(entries, metrics[0][0], metrics[0][2], title)
+                fig = _pareto_figure(entries, metrics[0][0], metrics[0][2], title, metrics[0][1])
                 if fig:
                     parts.append(_img(fig, f"{title}: quality against cost"))
                 if not gmm:
