@@ -248,3 +248,14 @@ def test_gmm_problem_kind(tmp_path):
     assert "error" not in r, r.get("error")
     # two exact sample sets are closer than the method's samples and the exact ones
     assert r["sliced_w2"] > r["sliced_w2_floor"] > 0 and r["d_x"] == 8 and r["nfe"] == 20
+
+
+def test_cli_list_and_dry_run(tiny, tmp_path, capsys):
+    from genprior.cli import main
+    assert main(["bench", "--list"]) == 0
+    assert "quick" in capsys.readouterr().out
+    runner.run(tiny, tmp_path / "out", progress=False, max_cells=4)
+    assert main(["bench", str(tiny), "--out", str(tmp_path / "out"), "--dry-run"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"suite": "tiny", "cells": 16, "done": 4}
+    assert main(["report", str(tmp_path / "out"), "--out", str(tmp_path / "r.html")]) == 0
+    assert (tmp_path / "r.html").read_text().count("<table>") >= 2
