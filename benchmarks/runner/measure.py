@@ -44,7 +44,8 @@ def main():
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     one, two = res["workers_1"], res["workers_2"]
-    res["runner_overhead_fraction_1_worker"] = round((one["wall_seconds"] - one["cell_seconds"]) / one["cell_seconds"], 4)
+    overhead = (one["wall_seconds"] - one["cell_seconds"]) / one["cell_seconds"]
+    res["runner_overhead_fraction_1_worker"] = round(overhead, 4)
     res["harness_fraction_of_cell_time_1_worker"] = round(one["harness_seconds"] / one["cell_seconds"], 4)
     res["wall_ratio_2_workers_over_1"] = round(two["wall_seconds"] / one["wall_seconds"], 3)
     print({k: v for k, v in res.items() if not k.startswith("workers_")})

@@ -11,9 +11,11 @@ pytest.importorskip("matplotlib")
 
 
 def _row(key, method, image, psnr, **kw):
-    r = {"key": key, "suite": "synthetic", "task": "deblur", "task_name": "deblur_gauss", "task_options": {"std": 1.0},
+    r = {"key": key, "suite": "synthetic", "task": "deblur", "task_name": "deblur_gauss",
+         "task_options": {"std": 1.0},
          "sigma_y": 0.01, "method": method, "method_name": method, "method_options": {}, "prior": None,
-         "image_set": "test", "image": image, "seed": 0, "psnr": psnr, "ssim": None if psnr is None else psnr / 100, "residual": 0.01,
+         "image_set": "test", "image": image, "seed": 0, "psnr": psnr,
+         "ssim": None if psnr is None else psnr / 100, "residual": 0.01,
          "nfe": 0, "seconds": 0.5, "cell_seconds": 0.6, "index": 0,
          "env": {"commit": "abc123def", "torch": "2.x", "threads": 1}}
     r.update(kw)

@@ -54,7 +54,8 @@ def test_plan_is_the_cross_product_with_restrictions(tmp_path):
     changed = runner.plan(suite.load(write(tmp_path, TINY.replace("lam = 0.05", "lam = 0.06"), "u.toml")))
     assert sum(a.key != b.key for a, b in zip(cells, changed)) == 4
     # a display label does not change what a cell computes; the image size does
-    relabel = runner.plan(suite.load(write(tmp_path, TINY.replace('name = "tv"', 'name = "tv"\nlabel = "TV"'), "v.toml")))
+    relabeled = TINY.replace('name = "tv"', 'name = "tv"\nlabel = "TV"')
+    relabel = runner.plan(suite.load(write(tmp_path, relabeled, "v.toml")))
     assert [c.key for c in relabel] == [c.key for c in cells]
     resized = runner.plan(suite.load(write(tmp_path, TINY.replace("size = 16", "size = 24"), "w.toml")))
     assert not {c.key for c in resized} & {c.key for c in cells}
@@ -70,7 +71,8 @@ def test_num_samples_only_keys_the_samplers(tmp_path):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (("[[methods]]\nname = \"mle\"", "[[methods]]\nname = \"mle\"\noptionz = {}"), "unknown key(s) ['optionz'] in methods[0]"),
+    (("[[methods]]\nname = \"mle\"", "[[methods]]\nname = \"mle\"\noptionz = {}"),
+     "unknown key(s) ['optionz'] in methods[0]"),
     (("name = \"denoise\"", "name = \"denoize\""), "unknown task 'denoize'"),
     (("name = \"mle\"", "name = \"nope\""), "unknown method 'nope'"),
     (("lam = 0.05", "lamb = 0.05"), "has no option(s) ['lamb']"),
@@ -79,7 +81,8 @@ def test_num_samples_only_keys_the_samplers(tmp_path):
     (("seeds = [0, 1]", "seeds = [0, 1]\nworkers = 2"), "unknown key(s) ['workers'] in [suite]"),
     (("dataset = \"images\"", "dataset = \"imagenet\""), "dataset 'imagenet' unknown"),
     (("sigma_y = 0.1", "sigma_y = \"a lot\""), "sigma_y must be int or float"),
-    (("seeds = [0, 1]", "seeds = [0, 1]\nimports = [\"no_such_module_xyz\"]"), "cannot be imported"),
+    (("seeds = [0, 1]", "seeds = [0, 1]\nimports = [\"no_such_module_xyz\"]"),
+     "cannot be imported"),
 ])
 def test_bad_suites_raise_naming_the_problem(tmp_path, edit, message):
     old, new = edit

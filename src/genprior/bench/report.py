@@ -302,7 +302,8 @@ def build(folder, *, figures: bool = True) -> str:
     for k, v in env.items():
         parts.append(f"<tr><th class=\"l\">{html.escape(str(k))}</th><td class=\"l\">{html.escape(str(v))}</td></tr>")
     if meta.get("command"):
-        parts.append(f"<tr><th class=\"l\">command</th><td class=\"l\"><code>{html.escape(meta['command'])}</code></td></tr>")
+        parts.append(f"<tr><th class=\"l\">command</th><td class=\"l\"><code>{html.escape(meta['command'])}</code>"
+                     "</td></tr>")
     parts.append("</table>")
     mem = sorted({r.get("peak_memory_source") for r in rows if r.get("peak_memory_source")})
     if mem:

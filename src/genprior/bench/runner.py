@@ -392,10 +392,9 @@ def _run_gmm(spec: dict, ctx: Context) -> dict:
 
     def sw(a, b):
         return float(gp.metrics.sliced_wasserstein(a, b, directions, generator=torch.Generator().manual_seed(7)))
+    resid = float(gp.metrics.residual(problem.operator, samples.mean(0, keepdim=True), y)[0])
     return {"sliced_w2": sw(samples, ref), "sliced_w2_floor": sw(ref2, ref), "nfe": int(res.nfe),
-            "seconds": round(float(res.seconds), 4), "residual": float(gp.metrics.residual(problem.operator,
-                                                                                          samples.mean(0, keepdim=True), y)[0]),
-            "d_x": d_x, "d_y": d_y}
+            "seconds": round(float(res.seconds), 4), "residual": resid, "d_x": d_x, "d_y": d_y}
 
 
 # ----------------------------------------------------------------------------------------- the run
@@ -510,7 +509,11 @@ def run(suite, out, *, workers: int = 1, threads: int = 1, max_cells: int | None
             merge(out)
         tdist.barrier()
     wall = time.perf_counter() - t_start
-    left = len([c for c in cells if c.key not in {r["key"] for r in load_results(out)}]) if not dist or rank == 0 else None
-    return {"suite": suite.name, "cells": len(cells), "ran": len(todo), "errors": n_err, "skipped": len(cells) - len(todo)
-            if not dist else None, "left": left, "wall_seconds": round(wall, 3), "cell_seconds": round(cell_time, 3),
-            "solve_seconds": round(solve_time, 3), "rank": rank, "world": world, "out": str(out)}
+    left = None
+    if not dist or rank == 0:
+        finished = {r["key"] for r in load_results(out)}
+        left = sum(c.key not in finished for c in cells)
+    return {"suite": suite.name, "cells": len(cells), "ran": len(todo), "errors": n_err,
+            "skipped": None if dist else len(cells) - len(todo), "left": left, "wall_seconds": round(wall, 3),
+            "cell_seconds": round(cell_time, 3), "solve_seconds": round(solve_time, 3), "rank": rank, "world": world,
+            "out": str(out)}
