@@ -72,11 +72,15 @@ def test_rows_hold_the_right_numbers(tiny, tmp_path):
         if s["task"]["name"] == "denoise" and s["method"]["name"] == "mle":
             x = gp.data.image(s["image"], 16, grayscale=True)
             p = gp.tasks.make("denoise", (1, 16, 16), sigma_y=0.1)
-            y = p.measure(x, generator=torch.Generator().manual_seed(s["seed"]))
+            y = p.measure(x, generator=torch.Generator().manual_seed(s["noise_seed"]))
             r = rows[c.key]
             assert r["psnr"] == pytest.approx(float(gp.metrics.psnr(y.clamp(0, 1), x)[0]), abs=1e-4)
             assert r["residual"] == pytest.approx(0.0, abs=1e-5)
             assert r["ssim"] == pytest.approx(float(gp.metrics.ssim(y.clamp(0, 1), x)[0]), abs=1e-5)
+    # every method sees the same y for an image and seed; different images and seeds get their own noise
+    ns = {(c.spec["image"], c.spec["seed"]): c.spec["noise_seed"] for c in cells}
+    assert len(set(ns.values())) == 4
+    assert all(c.spec["noise_seed"] == ns[(c.spec["image"], c.spec["seed"])] for c in cells)
     r = next(iter(rows.values()))
     for k in ("suite", "task", "task_options", "method", "method_options", "prior", "image", "seed", "psnr", "ssim",
               "residual", "nfe", "seconds", "peak_rss_mb", "env"):

@@ -53,6 +53,15 @@ def cell_key(spec: dict) -> str:
     return hashlib.sha1(json.dumps(core, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def noise_seed(seed: int, image_source, image_id: str) -> int:
+    """The generator seed of one image's measurement noise and of the solver on it: drawn from the
+    suite seed and the image, so that every method sees the same y for an image and seed, and
+    different images get independent noise (one shared noise draw would correlate the errors of all
+    images and make their mean as noisy as a single image's)."""
+    h = hashlib.sha1(json.dumps([seed, image_source, image_id], sort_keys=True).encode()).hexdigest()
+    return int(h[:12], 16)
+
+
 def _num_samples(method: str, n: int) -> int:
     """The suite's num_samples for methods that take it; 1 (not passed) for the others."""
     try:
@@ -92,6 +101,9 @@ def plan(suite: suite_mod.Suite) -> list[Cell]:
                 if not method.applies_to(task, None if im is None else im.name):
                     continue
                 ids = ["problem"] if im is None else _image_ids(im)
+                source = None if im is None else {"dataset": im.dataset, "size": im.size, "split": im.split,
+                                                  "seed": im.seed, "folder": im.folder}
+                n_samples = suite.num_samples if im is None else _num_samples(method.name, suite.num_samples)
                 for prior in method.priors:
                     for pos, image_id in enumerate(ids):
                         for seed in suite.seeds:
@@ -100,13 +112,9 @@ def plan(suite: suite_mod.Suite) -> list[Cell]:
                                     "method": {"name": method.name, "label": method.label,
                                                "options": method.options_for(task)},
                                     "prior": prior, "image_set": None if im is None else im.name,
-                                    "image_source": None if im is None else {
-                                        "dataset": im.dataset, "size": im.size, "split": im.split,
-                                        "seed": im.seed, "folder": im.folder},
-                                    "image": image_id, "image_pos": pos, "seed": seed,
-                                    "num_samples": suite.num_samples if im is None else
-                                    _num_samples(method.name, suite.num_samples),
-                                    "dtype": suite.dtype}
+                                    "image_source": source, "image": image_id, "image_pos": pos, "seed": seed,
+                                    "noise_seed": seed if im is None else noise_seed(seed, source, image_id),
+                                    "num_samples": n_samples, "dtype": suite.dtype}
                             cells.append(Cell(len(cells), cell_key(spec), spec))
     return cells
 
@@ -298,7 +306,8 @@ def run_cell(cell: Cell, ctx: Context) -> dict:
            "task_options": spec["task"]["options"], "sigma_y": spec["task"]["sigma_y"],
            "method": spec["method"]["label"], "method_name": spec["method"]["name"],
            "method_options": spec["method"]["options"], "prior": spec["prior"], "image_set": spec["image_set"],
-           "image": spec["image"], "seed": spec["seed"], "num_samples": spec["num_samples"], "index": cell.index}
+           "image": spec["image"], "seed": spec["seed"], "noise_seed": spec["noise_seed"],
+           "num_samples": spec["num_samples"], "index": cell.index}
     cuda = ctx.device.startswith("cuda")
     if cuda:
         torch.cuda.reset_peak_memory_stats(ctx.device)
@@ -333,14 +342,14 @@ def _run_image(cell: Cell, ctx: Context) -> dict:
     x = ctx.image(spec["image_set"], spec["image_pos"])
     task, method = spec["task"], spec["method"]
     problem = gp.tasks.make(task["name"], tuple(x.shape[1:]), sigma_y=task["sigma_y"], **task["options"])
-    y = problem.measure(x, generator=torch.Generator().manual_seed(spec["seed"]))
+    y = problem.measure(x, generator=torch.Generator().manual_seed(spec["noise_seed"]))
     if ctx.device != "cpu":
         x, y = x.to(ctx.device), y.to(ctx.device)
     opts = dict(method["options"])
     if spec["num_samples"] > 1 and "num_samples" not in opts and _takes(method["name"], "num_samples"):
         opts["num_samples"] = spec["num_samples"]
     res = gp.solve(problem, y, method=method["name"], prior=ctx.prior(spec["prior"]),
-                   generator=_generator(spec["seed"], ctx.device), **opts)
+                   generator=_generator(spec["noise_seed"], ctx.device), **opts)
     xr = res.x.clamp(0, 1)
     out = {"psnr": float(gp.metrics.psnr(xr, x)[0]), "ssim": float(gp.metrics.ssim(xr, x)[0]),
            "residual": float(gp.metrics.residual(problem.operator, res.x, y)[0]), "nfe": int(res.nfe),
