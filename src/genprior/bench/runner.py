@@ -504,12 +504,15 @@ def run(suite, out, *, workers: int = 1, threads: int = 1, max_cells: int | None
         for c in todo:
             record(run_cell(c, ctx))
     else:
+        # a worker killed from outside (out of memory) breaks the pool: the run stops with
+        # BrokenProcessPool, every row already written stays, and a rerun resumes
         import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
         method = "fork" if sys.platform.startswith("linux") and not device.startswith("cuda") else "spawn"
-        with mp.get_context(method).Pool(min(workers, len(todo)), initializer=_worker_init,
-                                         initargs=(suite, out, device, env, threads)) as pool:
-            for row in pool.imap_unordered(_worker_run, todo, chunksize=1):
-                record(row)
+        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context(method),
+                                 initializer=_worker_init, initargs=(suite, out, device, env, threads)) as pool:
+            for fut in as_completed([pool.submit(_worker_run, c) for c in todo]):
+                record(fut.result())
     bar.close()
     if dist:
         import torch.distributed as tdist
