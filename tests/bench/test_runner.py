@@ -263,3 +263,39 @@ def test_cli_list_and_dry_run(tiny, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out) == {"suite": "tiny", "cells": 16, "done": 4}
     assert main(["report", str(tmp_path / "out"), "--out", str(tmp_path / "r.html")]) == 0
     assert (tmp_path / "r.html").read_text().count("<table>") >= 2
+
+
+def test_a_killed_worker_stops_the_run_and_a_rerun_completes(tmp_path, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+    marker = tmp_path / "kill-me"
+    marker.write_text("")
+    (tmp_path / "killer_bench_method.py").write_text(textwrap.dedent(f"""
+        import os, signal
+        from dataclasses import dataclass
+        import genprior as gp
+
+        @dataclass
+        class KillerOptions:
+            pass
+
+        @gp.solvers.register("killer_c", KillerOptions)
+        def killer(problem, y, prior, opts, generator, progress):
+            if os.path.exists({str(marker)!r}):
+                os.kill(os.getpid(), signal.SIGKILL)       # as the kernel's OOM killer would
+            return gp.Result(x=problem.operator.apply_adjoint(y))
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    text = TINY.replace("seeds = [0, 1]", 'seeds = [0, 1]\nimports = ["killer_bench_method"]')
+    text += '\n[[methods]]\nname = "killer_c"\ntasks = ["inpaint_random"]\n'
+    p = tmp_path / "killer.toml"
+    p.write_text(text)
+    out = tmp_path / "out"
+    with pytest.raises(BrokenProcessPool):
+        runner.run(p, out, progress=False, workers=2)
+    before = runner.read_rows(out / "results.jsonl")
+    marker.unlink()
+    s = runner.run(p, out, progress=False, workers=2)
+    counts = keys_on_disk(out)
+    assert len(counts) == s["cells"] == 20 and set(counts.values()) == {1}
+    assert s["ran"] == 20 - len(before)
