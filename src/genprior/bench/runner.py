@@ -311,7 +311,7 @@ def run_cell(cell: Cell, ctx: Context) -> dict:
     cuda = ctx.device.startswith("cuda")
     if cuda:
         torch.cuda.reset_peak_memory_stats(ctx.device)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         if spec["task"]["problem"] == "gmm":
             row.update(_run_gmm(spec, ctx))
@@ -321,6 +321,7 @@ def run_cell(cell: Cell, ctx: Context) -> dict:
         row["error"] = f"{type(e).__name__}: {e}"
         row["traceback"] = traceback.format_exc(limit=-4)
     row["cell_seconds"] = round(time.perf_counter() - t0, 4)
+    row["cell_cpu_seconds"] = round(time.process_time() - c0, 4)    # CPU time of this process: load-independent
     row["peak_rss_mb"] = _peak_rss_mb()
     row["peak_memory_source"] = "ru_maxrss (process high-water mark after the cell)"
     if cuda:
@@ -487,10 +488,11 @@ def run(suite, out, *, workers: int = 1, threads: int = 1, max_cells: int | None
     target = out / (f"results.rank{rank}.jsonl" if dist else RESULTS)
     bar = _progress(len(mine), len(mine) - len([c for c in mine if c.key not in done]), progress and rank == 0,
                     f"{suite.name}" + (f" rank {rank}/{world}" if dist else ""))
-    n_err, cell_time, solve_time = 0, 0.0, 0.0
+    n_err, cell_time, solve_time, cpu_time = 0, 0.0, 0.0, 0.0
 
     def record(row):
-        nonlocal n_err, cell_time, solve_time
+        nonlocal n_err, cell_time, solve_time, cpu_time
+        cpu_time += row.get("cell_cpu_seconds", 0.0)
         row["rank"] = rank
         append_row(target, row)
         n_err += "error" in row
@@ -527,5 +529,6 @@ def run(suite, out, *, workers: int = 1, threads: int = 1, max_cells: int | None
         left = sum(c.key not in finished for c in cells)
     return {"suite": suite.name, "cells": len(cells), "ran": len(todo), "errors": n_err,
             "skipped": None if dist else len(cells) - len(todo), "left": left, "wall_seconds": round(wall, 3),
-            "cell_seconds": round(cell_time, 3), "solve_seconds": round(solve_time, 3), "rank": rank, "world": world,
+            "cell_seconds": round(cell_time, 3), "solve_seconds": round(solve_time, 3),
+            "cell_cpu_seconds": round(cpu_time, 3), "rank": rank, "world": world,
             "out": str(out)}
