@@ -69,7 +69,7 @@ def leaderboard(rows: list[dict]) -> list[dict]:
     for name, rs in groups.items():
         ok = [r for r in rs if "error" not in r]
         e = {"entry": name, "n": len(ok), "errors": len(rs) - len(ok)}
-        for key, *_ in metrics + [("seconds", "", None, 0), ("nfe", "", None, 0)]:
+        for key, *_ in metrics + [("seconds", "", None, 0), ("nfe", "", None, 0), ("cell_cpu_seconds", "", None, 0)]:
             e[key], e[key + "_std"], _ = _mean_std([r.get(key) for r in ok])
         cov = [r["coverage"]["0.9"] for r in ok if r.get("coverage")]
         e["coverage90"] = statistics.fmean(cov) if cov else None
@@ -95,8 +95,11 @@ def _table(entries, metrics) -> str:
         if vals and higher is not None:
             best[key] = max(vals) if higher else min(vals)
     has_cov = any(e["coverage90"] is not None for e in entries)
+    has_cpu = any(e["cell_cpu_seconds"] is not None for e in entries)
     head = ['<th class="l">method (prior)</th>'] + [f"<th>{html.escape(h)}</th>" for _, h, _, _ in metrics]
-    head += ["<th>seconds</th>", "<th>NFE</th>"] + (["<th>coverage@0.9</th>"] if has_cov else []) + ["<th>n</th>"]
+    head += ["<th>seconds</th>"] + (['<th title="CPU time of the whole cell (load-independent)">CPU s</th>']
+                                    if has_cpu else [])
+    head += ["<th>NFE</th>"] + (["<th>coverage@0.9</th>"] if has_cov else []) + ["<th>n</th>"]
     lines = ["<table><tr>" + "".join(head) + "</tr>"]
     for e in entries:
         cells = [f'<td class="l">{html.escape(e["entry"])}'
@@ -109,7 +112,10 @@ def _table(entries, metrics) -> str:
             if key in best and e[key] is not None and e[key] == best[key]:
                 txt = f"<b>{txt}</b>"
             cells.append(f"<td>{txt}</td>")
-        cells.append(f"<td>{_fmt(e['seconds'], 3)}</td><td>{_fmt(e['nfe'], 0)}</td>")
+        cells.append(f"<td>{_fmt(e['seconds'], 3)}</td>")
+        if has_cpu:
+            cells.append(f"<td>{_fmt(e['cell_cpu_seconds'], 3)}</td>")
+        cells.append(f"<td>{_fmt(e['nfe'], 0)}</td>")
         if has_cov:
             cells.append(f"<td>{_fmt(e['coverage90'], 3)}</td>")
         cells.append(f"<td>{e['n']}</td>")
@@ -254,7 +260,9 @@ def build(folder, *, figures: bool = True) -> str:
                  f"<code>{html.escape(str(env.get('commit')))}</code>{' (dirty)' if env.get('dirty') else ''}; "
                  f"total cell time {sum(r.get('cell_seconds', 0) for r in rows):.1f} s. Mean ± std over images and "
                  "seeds; best per column in bold. Images in [0, 1]; PSNR/SSIM of the reconstruction (the posterior "
-                 "mean for samplers) clamped to [0, 1]; residual = ‖Ax − y‖/‖y‖.</p>")
+                 "mean for samplers) clamped to [0, 1]; residual = ‖Ax − y‖/‖y‖; seconds = the solver's wall "
+                 "time per image, CPU s = the whole cell's CPU time (not inflated by other jobs on a shared "
+                 "machine).</p>")
     parts.append("<nav>" + "".join(f'<a href="#{_slug(t)}">{html.escape(t)}</a>' for t in tasks) + "</nav>")
     for task in tasks:
         trows = [r for r in rows if r["task"] == task]
