@@ -199,12 +199,14 @@ def merge(out) -> Path:
 # ----------------------------------------------------------------------------------------- environment
 
 def git_commit() -> dict:
-    root = Path(__file__).resolve().parent
+    """The commit of the package's checkout, and whether the package's own files (not results
+    folders elsewhere in the tree) differ from it; {"commit": None} outside a git checkout."""
+    root = Path(__file__).resolve().parent.parent
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
         if sha.returncode != 0:
             return {"commit": None}
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "."], cwd=root,
                                capture_output=True, text=True, timeout=10)
         return {"commit": sha.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
     except (OSError, subprocess.SubprocessError):
