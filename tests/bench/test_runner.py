@@ -299,3 +299,15 @@ def test_a_killed_worker_stops_the_run_and_a_rerun_completes(tmp_path, monkeypat
     counts = keys_on_disk(out)
     assert len(counts) == s["cells"] == 20 and set(counts.values()) == {1}
     assert s["ran"] == 20 - len(before)
+
+
+def test_a_plain_rerun_folds_in_the_rank_files_of_a_stopped_distributed_run(tiny, tmp_path):
+    out = tmp_path / "out"
+    runner.run(tiny, out, progress=False, max_cells=6)
+    rows = runner.read_rows(out / "results.jsonl")
+    (out / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:2]))
+    (out / "results.rank1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[2:]) + '{"key": "to')
+    s = runner.run(tiny, out, progress=False)
+    assert s["ran"] == 10 and s["left"] == 0 and not list(out.glob("results.rank*"))
+    counts = keys_on_disk(out)
+    assert len(counts) == 16 and set(counts.values()) == {1}

@@ -524,6 +524,8 @@ def run(suite, out, *, workers: int = 1, threads: int = 1, max_cells: int | None
         if rank == 0:
             merge(out)
         tdist.barrier()
+    elif list(out.glob("results.rank*.jsonl")):    # left by a distributed run that was stopped
+        merge(out)
     wall = time.perf_counter() - t_start
     left = None
     if not dist or rank == 0:
