@@ -1,4 +1,4 @@
-"""The ``genprior`` command line: list, solve, demo, train, bench, report."""
+"""The ``genprior`` command line: list, solve, demo, train."""
 from __future__ import annotations
 
 import argparse
