@@ -274,6 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, default=None, help="torch threads (1 is fastest on a busy machine)")
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(func=cmd_train)
+
+    from .bench.cli import add_bench_parser, add_report_parser
+    add_bench_parser(sub)
+    add_report_parser(sub)
     return p
 
 
