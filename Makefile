@@ -25,6 +25,9 @@ test: install
 test-slow: install
 	OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 $(BIN)/python -m pytest tests -m slow
 
+bench: install
+	OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 $(BIN)/genprior bench quick --out out/bench/quick --report
+
 # optional datasets: Fashion-MNIST from Debian, animal silhouettes from PyPI (data only, no TensorFlow)
 data: install
 	(apt-get install -y -q dataset-fashion-mnist || sudo apt-get install -y -q dataset-fashion-mnist)
