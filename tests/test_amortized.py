@@ -1,0 +1,148 @@
+"""Amortized posterior inference: trainer, checkpoint metadata, mismatch check, method."""
+import pytest
+import torch
+
+import genprior as gp
+from genprior.priors.amortized import AmortizedPrior, condition_image, resolve_condition
+from genprior.training.amortized import AmortizedTrainConfig, build, train_amortized
+
+TINY = dict(task="sr4", data="digits8", task_options={"factor": 2}, sigma_y=0.05, channels=(8, 16), batch_size=16,
+            sample_every=0, save_every=1000, warmup=1)
+
+
+def _cfg(out, **kw):
+    return AmortizedTrainConfig(out=str(out), **{**TINY, **kw})
+
+
+def _problem(sigma_y=0.05, **opts):
+    return gp.tasks.make("sr4", (1, 8, 8), sigma_y=sigma_y, **{"factor": 2, **opts})
+
+
+def _fixed_loss(prior, model):
+    """The training loss on one fixed batch (fixed x, y, sigma, noise)."""
+    g = torch.Generator().manual_seed(99)
+    prob = _problem()
+    x = gp.data.digits()[:32]
+    cond = prior.condition_input(prob, prob.measure(x, generator=g))
+    x0 = 2 * x - 1
+    with torch.no_grad():
+        if model == "mmse":
+            return float(((prior.regress_internal(cond) - x0) ** 2).mean())
+        sigma = torch.exp(-1.2 + 1.2 * torch.randn(32, generator=g))
+        D = prior.denoise_internal(x0 + sigma[:, None, None, None] * torch.randn(x0.shape, generator=g), sigma, cond)
+        return float((prior.precond.loss_weight(sigma, 0.5)[:, None, None, None] * (D - x0) ** 2).mean())
+
+
+@pytest.fixture(scope="module")
+def ckpts(tmp_path_factory):
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("amortized")
+    out = {}
+    for model in ("diffusion", "mmse"):
+        cfg = _cfg(root / model, model=model, steps=60, lr=2e-3, ema_decay=0.0)
+        train_amortized(cfg, progress=False, log=lambda *_: None)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            init = build(cfg, (1, 8, 8), _problem())
+        out[model] = (root / model, init)
+    return out
+
+
+@pytest.mark.parametrize("model", ["diffusion", "mmse"])
+def test_training_lowers_loss(ckpts, model):
+    path, init = ckpts[model]
+    trained = gp.priors.load(str(path))
+    before, after = _fixed_loss(init, model), _fixed_loss(trained, model)
+    assert after < 0.8 * before, (before, after)
+
+
+def test_resume_continues_exactly(tmp_path):
+    a = _cfg(tmp_path / "a", steps=6, save_every=3)
+    train_amortized(a, progress=False, log=lambda *_: None)
+    a.steps = 12
+    train_amortized(a, progress=False, log=lambda *_: None)
+    train_amortized(_cfg(tmp_path / "b", steps=12, save_every=3), progress=False, log=lambda *_: None)
+    pa, pb = gp.priors.load(str(tmp_path / "a")), gp.priors.load(str(tmp_path / "b"))
+    for (k, va), vb in zip(pa.net.state_dict().items(), pb.net.state_dict().values()):
+        assert torch.equal(va, vb), k
+    assert pa.config["training"]["steps_done"] == 12
+    assert len((tmp_path / "a" / "log.jsonl").read_text().splitlines()) == 12
+
+
+def test_checkpoint_metadata_round_trip(ckpts):
+    p = gp.priors.load(str(ckpts["diffusion"][0]))
+    assert isinstance(p, AmortizedPrior) and p.model == "diffusion"
+    assert p.trained_for() == {"task": "sr4", "task_options": {"factor": 2, "kernel": "average"}, "sigma_y": 0.05,
+                               "image_shape": (1, 8, 8)}
+    assert p.condition == "pinv" and p.config["dataset"] == "digits8"
+    assert gp.priors.load(str(ckpts["mmse"][0])).model == "mmse"
+
+
+def test_mismatch_error_names_both_and_escape(ckpts):
+    p = gp.priors.load(str(ckpts["diffusion"][0]))
+    x = gp.data.digits()[:2]
+    shifted = _problem(sigma_y=0.1, factor=4)
+    y = shifted.measure(x, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match=r"sigma_y=0.05.*sigma_y=0.1.*factor=2 vs 4; sigma_y=0.05 vs 0.1"):
+        gp.solve(shifted, y, "amortized", prior=p)
+    other = gp.tasks.make("deblur_gauss", (1, 8, 8), sigma_y=0.05, std=0.5)
+    with pytest.raises(ValueError, match=r"task 'sr4' vs 'deblur_gauss'"):
+        p.check(other)
+    assert p.check(_problem()) == []                       # defaults filled in: factor=2 == factor=2, kernel=average
+    r = gp.solve(shifted, y, "amortized", prior=p, allow_mismatch=True, generator=torch.Generator().manual_seed(0))
+    assert r.x.shape == (2, 1, 8, 8) and r.info["mismatch"] == ["factor=2 vs 4", "sigma_y=0.05 vs 0.1"]
+
+
+def test_sampling_shapes_reproducible(ckpts):
+    p = gp.priors.load(str(ckpts["diffusion"][0]))
+    prob = _problem()
+    y = prob.measure(gp.data.digits()[:3], generator=torch.Generator().manual_seed(0))
+    run = lambda seed, **kw: gp.solve(prob, y, "amortized", prior=p, num_samples=4, steps=6,  # noqa: E731
+                                      generator=torch.Generator().manual_seed(seed), **kw)
+    r1, r2, r3 = run(1), run(1), run(2)
+    assert r1.samples.shape == (4, 3, 1, 8, 8) and r1.mean.shape == r1.std.shape == (3, 1, 8, 8)
+    assert torch.equal(r1.samples, r2.samples) and not torch.equal(r1.samples, r3.samples)
+    torch.testing.assert_close(r1.mean, r1.samples.mean(0))
+    assert float(r1.std.min()) >= 0 and float(r1.std.mean()) > 0
+    assert r1.nfe == 2 * 6 - 1                             # Heun: two passes per step but the last
+    rd = run(1, sampler="ddim", eta=1.0)
+    assert rd.nfe == 6 and rd.samples.shape == (4, 3, 1, 8, 8)
+    r64 = gp.solve(prob, y.double(), "amortized", prior=p, num_samples=2, steps=4,
+                   generator=torch.Generator().manual_seed(0))
+    assert r64.x.dtype == torch.float64
+    with pytest.raises(ValueError, match="model='diffusion'"):
+        gp.solve(prob, y, "amortized", prior=p, mode="mmse")
+
+
+def test_mmse_mode(ckpts):
+    m = gp.priors.load(str(ckpts["mmse"][0]))
+    prob = _problem()
+    x = gp.data.digits()[:4]
+    y = prob.measure(x, generator=torch.Generator().manual_seed(0))
+    r = gp.solve(prob, y, "amortized", prior=m)
+    assert r.x.shape == (4, 1, 8, 8) and r.nfe == 1 and r.samples is None
+    with torch.no_grad():
+        expect = (m.regress_internal(m.condition_input(prob, y)) + 1) / 2
+    torch.testing.assert_close(r.x, expect)
+    # trained regressor beats its own input, the pseudo-inverse A†y
+    c = condition_image(prob, y, "pinv")
+    assert float(((r.x - x) ** 2).mean()) < float(((c - x) ** 2).mean())
+    with pytest.raises(ValueError, match="num_samples must be 1"):
+        gp.solve(prob, y, "amortized", prior=m, num_samples=2)
+    with pytest.raises(ValueError, match="model='mmse'"):
+        gp.solve(prob, y, "amortized", prior=m, mode="sample")
+    with pytest.raises(TypeError, match="amortized checkpoint"):
+        gp.solve(prob, y, "amortized", prior=gp.priors.TV())
+
+
+def test_condition_maps():
+    x = gp.data.digits()[:2].double()
+    sr = gp.tasks.make("sr4", (1, 8, 8), sigma_y=0.0, factor=2)
+    y = sr.measure(x)
+    torch.testing.assert_close(sr.operator.A(condition_image(sr, y, "pinv")), y)   # A A† y = y for y = A x
+    ct = gp.tasks.make("ct", (1, 16, 16), sigma_y=0.1, n_angles=8)
+    assert resolve_condition("auto", ct.operator) == "fbp" and resolve_condition("auto", sr.operator) == "pinv"
+    with pytest.raises(ValueError, match="needs a CT operator"):
+        condition_image(sr, y, "fbp")
+    with pytest.raises(ValueError, match="model must be one of"):
+        AmortizedTrainConfig(task="sr4", data="digits8", out="x", model="gan")
