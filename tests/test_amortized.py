@@ -146,3 +146,46 @@ def test_condition_maps():
         condition_image(sr, y, "fbp")
     with pytest.raises(ValueError, match="model must be one of"):
         AmortizedTrainConfig(task="sr4", data="digits8", out="x", model="gan")
+
+
+class _GaussianPosteriorNet(torch.nn.Module):
+    """F of the exact conditional EDM denoiser for x ~ N(mu, tau² I), y = x + sigma_y n (denoise task,
+    condition c = y): in network units the posterior is N(2 m - 1, 4 v), m = v (mu / tau² + y / sigma_y²),
+    v = 1 / (1 / tau² + 1 / sigma_y²), and D(x_s, s) = m' + v' / (v' + s²) (x_s - m')."""
+
+    def __init__(self, mu, tau, sigma_y):
+        super().__init__()
+        self.mu, self.tau, self.sigma_y = mu, tau, sigma_y
+        self.dummy = torch.nn.Parameter(torch.zeros((), dtype=torch.float64))
+
+    def forward(self, inp, c_noise):
+        s = torch.exp(4 * c_noise).reshape(-1, 1, 1, 1)
+        sd = 0.5
+        x = inp[:, :1] * torch.sqrt(s ** 2 + sd ** 2)                  # undo c_in
+        y = (inp[:, 1:2] + 1) / 2
+        v = 1 / (1 / self.tau ** 2 + 1 / self.sigma_y ** 2)
+        m = v * (self.mu / self.tau ** 2 + y / self.sigma_y ** 2)
+        m_int, v_int = 2 * m - 1, 4 * v
+        D = m_int + v_int / (v_int + s ** 2) * (x - m_int)
+        c_skip, c_out = sd ** 2 / (s ** 2 + sd ** 2), s * sd / torch.sqrt(s ** 2 + sd ** 2)
+        return (D - c_skip * x) / c_out
+
+
+def test_sampler_matches_gaussian_posterior():
+    """With the exact conditional denoiser of a Gaussian prior, the method's samples have the
+    closed-form posterior mean and std (Monte-Carlo bounds), through the real channel layout,
+    unit maps and sampler."""
+    mu, tau, sy = 0.5, 0.2, 0.1
+    prob = gp.tasks.make("denoise", (1, 4, 4), sigma_y=sy)
+    p = AmortizedPrior(_GaussianPosteriorNet(mu, tau, sy), model="diffusion", task="denoise", task_options={},
+                       sigma_y=sy, image_shape=(1, 4, 4), condition="pinv")
+    g = torch.Generator().manual_seed(0)
+    x = mu + tau * torch.randn((2, 1, 4, 4), generator=g, dtype=torch.float64)
+    y = prob.measure(x, generator=g)
+    v = 1 / (1 / tau ** 2 + 1 / sy ** 2)
+    m = v * (mu / tau ** 2 + y / sy ** 2)
+    n = 400
+    r = gp.solve(prob, y, "amortized", prior=p, num_samples=n, steps=40, generator=torch.Generator().manual_seed(1))
+    assert r.samples.shape == (n, 2, 1, 4, 4)
+    assert float((r.mean - m).abs().max()) < 5 * v ** 0.5 / n ** 0.5
+    assert abs(float(r.samples.std(0).pow(2).mean().sqrt()) / v ** 0.5 - 1) < 0.05
