@@ -10,13 +10,16 @@ as extra input channels of the UNet.
   DDIM from σ_max to 0 draws x ~ p(x | y) in ``steps`` network passes, no Aᵀ inside the loop.
 * ``model="mmse"``: a regressor x̂ = c + F([c, σ_y]; 0) trained with ||x̂ - x||², an estimate of
   E[x | y] in one pass (the classical amortized baseline).
+* ``model="flow"`` (vector problems, condition ``"y"``: the raw measurement): a conditional RealNVP
+  (:mod:`genprior.nets.cflow`) with exact log q(x | y); x = f⁻¹(z; y), z ~ N(0, I), one pass.
 
 The checkpoint records what it was trained for (task, its options with the defaults filled in,
-σ_y, image shape, condition); :meth:`AmortizedPrior.check` compares that with a problem and
+σ_y, image shape, condition; for a matrix operator a digest of A); :meth:`AmortizedPrior.check` compares that with a problem and
 raises naming both, unless ``allow_mismatch=True`` (for shift studies).
 """
 from __future__ import annotations
 
+import hashlib
 import inspect
 import math
 
@@ -25,8 +28,8 @@ import torch
 from .base import Prior
 from .diffusion import PARAMETERIZATIONS, DiffusionPrior
 
-MODELS = ("diffusion", "mmse")
-CONDITIONS = ("auto", "pinv", "fbp", "adjoint")
+MODELS = ("diffusion", "mmse", "flow")
+CONDITIONS = ("auto", "pinv", "fbp", "adjoint", "y")
 #: the σ_y channel holds σ_y / SIGMA_Y_UNIT
 SIGMA_Y_UNIT = 0.1
 
@@ -42,6 +45,15 @@ def task_signature(name: str, options: dict) -> dict:
             if p.name != "image_shape" and p.default is not inspect.Parameter.empty}
     full.update(options)
     return full
+
+
+def operator_digest(operator) -> str | None:
+    """A short SHA-256 of a dense operator's matrix (float64 bytes); None for named operators,
+    which the task's options already determine."""
+    M = getattr(operator, "matrix", None)
+    if M is None:
+        return None
+    return hashlib.sha256(M.detach().double().cpu().contiguous().numpy().tobytes()).hexdigest()[:16]
 
 
 def resolve_condition(condition: str, operator) -> str:
@@ -60,6 +72,8 @@ def condition_image(problem, y: torch.Tensor, condition: str, *, cg_iters: int =
     AᵀA x = Aᵀy from 0, which stops early and so regularises), FBP (``Radon.fbp``) or
     Aᵀy / ||A||² (so that Φ(A x) has the scale of x when AᵀA ~ ||A||² I)."""
     op = problem.operator
+    if condition == "y":
+        return y
     if condition == "fbp":
         if not hasattr(op, "fbp"):
             raise ValueError(f"condition 'fbp' needs a CT operator; {type(op).__name__} has no fbp()")
@@ -82,11 +96,14 @@ class AmortizedPrior(Prior):
     def __init__(self, net: torch.nn.Module, *, model: str, task: str, task_options: dict, sigma_y: float,
                  image_shape, condition: str, parameterization: str = "edm", sigma_data: float = 0.5,
                  sigma_min: float = 0.002, sigma_max: float = 80.0, config: dict | None = None,
-                 name: str = "amortized"):
+                 name: str = "amortized", operator_digest: str | None = None):
         if model not in MODELS:
             raise ValueError(f"model must be one of {MODELS}, got {model!r}")
         if condition not in CONDITIONS[1:]:
             raise ValueError(f"condition must be one of {CONDITIONS[1:]}, got {condition!r}")
+        if (model == "flow") != (condition == "y"):
+            raise ValueError(f"condition 'y' goes with model 'flow' (and only with it); got model={model!r}, "
+                             f"condition={condition!r}")
         if parameterization not in PARAMETERIZATIONS:
             raise ValueError(f"unknown parameterization {parameterization!r}; known: {', '.join(PARAMETERIZATIONS)}")
         self.net, self.model, self.task = net, model, str(task)
@@ -101,6 +118,7 @@ class AmortizedPrior(Prior):
         self.sigma_min, self.sigma_max = sigma_min / 2, sigma_max / 2
         self.config = dict(config or {})
         self.name = name
+        self.operator_digest = operator_digest
         self.nfe = 0
 
     # -- what it was trained for --------------------------------------------------------------
@@ -124,6 +142,10 @@ class AmortizedPrior(Prior):
             diffs.append(f"sigma_y={self.sigma_y:g} vs {float(problem.sigma_y):g}")
         if tuple(problem.x_shape) != self.image_shape:
             diffs.append(f"image shape {self.image_shape} vs {tuple(problem.x_shape)}")
+        if self.operator_digest is not None:
+            theirs = operator_digest(problem.operator)
+            if theirs != self.operator_digest:
+                diffs.append(f"operator digest {self.operator_digest} vs {theirs}")
         if diffs and not allow_mismatch:
             mine = ", ".join(f"{k}={v}" for k, v in self.task_options.items())
             theirs = ", ".join(f"{k}={v}" for k, v in opts.items())
@@ -136,7 +158,12 @@ class AmortizedPrior(Prior):
 
     # -- network inputs -----------------------------------------------------------------------
     def condition_input(self, problem, y: torch.Tensor) -> torch.Tensor:
-        """The extra input channels in network units: [2 Φ(y) - 1, σ_y / 0.1] (B, C + 1, H, W)."""
+        """The extra input channels in network units: [2 Φ(y) - 1, σ_y / 0.1] (B, C + 1, H, W);
+        for a flow, y itself."""
+        if self.condition == "y":
+            if y.is_complex():
+                raise ValueError("the conditional flow takes real measurements")
+            return y.reshape(y.shape[0], -1)
         c = condition_image(problem, y, self.condition)
         s = torch.full_like(c[:, :1], float(problem.sigma_y) / SIGMA_Y_UNIT)
         return torch.cat([2 * c - 1, s], dim=1)
@@ -167,6 +194,21 @@ class AmortizedPrior(Prior):
         """The regressor's estimate of E[x | y] on [0, 1] (one network pass)."""
         self.nfe += 1
         return (self.regress_internal(cond) + 1) / 2
+
+    def sample_flow(self, cond: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """x = f⁻¹(z; y) for a conditional flow (one pass; rows of ``z`` pair with rows of ``cond``)."""
+        if self.model != "flow":
+            raise ValueError(f"{self.name!r} is model={self.model!r}, not a conditional flow")
+        self.nfe += 1
+        p = next(self.net.parameters())
+        return self.net.inverse(z.to(p.dtype), cond.to(p.dtype)).to(z.dtype)
+
+    def log_prob(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """Exact log q(x | y) of a conditional flow, per row."""
+        if self.model != "flow":
+            raise ValueError(f"{self.name!r} is model={self.model!r}; only a flow has an exact density")
+        p = next(self.net.parameters())
+        return self.net.log_prob(x.to(p.dtype), cond.to(p.dtype)).to(x.dtype)
 
     def bind(self, cond: torch.Tensor) -> "ConditionedDiffusion":
         """p(x | y) as a :class:`DiffusionPrior` for a fixed condition (batch of ``cond``), for the

@@ -86,7 +86,7 @@ def _load_amortized(path, cfg, *, dtype):
                           sigma_y=cfg["sigma_y"], image_shape=cfg["image_shape"], condition=cfg["condition"],
                           parameterization=cfg.get("parameterization", "edm"), sigma_data=cfg.get("sigma_data", 0.5),
                           sigma_min=cfg.get("sigma_min", 0.002), sigma_max=cfg.get("sigma_max", 80.0), config=cfg,
-                          name=cfg.get("name", Path(path).name))
+                          name=cfg.get("name", Path(path).name), operator_digest=cfg.get("operator_digest"))
 
 
 def load(name_or_path: str, **options):

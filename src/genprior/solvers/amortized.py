@@ -4,7 +4,8 @@ With a conditional diffusion checkpoint (``mode="sample"``): x_N = σ_max z, the
 Karras et al. 2022, Alg. 1) or DDIM(η) walks σ_max → 0 with the conditional denoiser D(x, σ | c),
 c = [2 Φ(y) - 1, σ_y / 0.1]; no Aᵀ in the loop, ``steps`` (x2 for Heun, minus one) network passes
 per sample. ``num_samples`` draws give the mean and pixelwise std. With a regressor checkpoint
-(``mode="mmse"``): x̂ = c + F(c), one pass.
+(``mode="mmse"``): x̂ = c + F(c), one pass. With a conditional flow (vector problems):
+x = f⁻¹(z; y), z ~ N(0, I), one pass for all samples.
 
 The checkpoint's task, options, σ_y and image shape must match the problem (a clear error names
 both); ``allow_mismatch=True`` runs it anyway and lists the differences in ``info["mismatch"]``.
@@ -49,10 +50,10 @@ def amortized(problem, y, prior, o: AmortizedOptions, generator, progress) -> Re
     if not isinstance(prior, AmortizedPrior):
         raise TypeError("method 'amortized' needs an amortized checkpoint (gp.priors.load of a kind 'amortized' "
                         f"folder), got {type(prior).__name__}")
-    mode = o.mode or ("sample" if prior.model == "diffusion" else "mmse")
-    if (mode == "sample") != (prior.model == "diffusion"):
-        raise ValueError(f"mode={mode!r} needs a {'conditional diffusion' if mode == 'sample' else 'regressor (mmse)'} "
-                         f"checkpoint; {prior.name!r} is model={prior.model!r}")
+    mode = o.mode or ("mmse" if prior.model == "mmse" else "sample")
+    if (mode == "sample") != (prior.model in ("diffusion", "flow")):
+        raise ValueError(f"mode={mode!r} needs a {'conditional diffusion or flow' if mode == 'sample' else 'regressor (mmse)'}"
+                         f" checkpoint; {prior.name!r} is model={prior.model!r}")
     diffs = prior.check(problem, allow_mismatch=o.allow_mismatch)
     dtype = y.real.dtype
     cond = prior.condition_input(problem, y).to(dtype)
@@ -64,6 +65,10 @@ def amortized(problem, y, prior, o: AmortizedOptions, generator, progress) -> Re
         x = prior.mmse(cond).to(dtype)
         return Result(x=x, nfe=prior.nfe - nfe0, info=info)
     n, B = int(o.num_samples), y.shape[0]
+    if prior.model == "flow":
+        z = torch.randn((n * B, *prior.image_shape), generator=generator, dtype=dtype, device=y.device)
+        x = prior.sample_flow(repeat_batch(cond, n), z)
+        return finish(x, n, B, nfe=prior.nfe - nfe0, history={}, info=info)
     sigmas = prior.sigmas(int(o.steps)).to(dtype)
     x = torch.randn((n * B, *prior.image_shape), generator=generator, dtype=dtype, device=y.device) * sigmas[0]
     kw = {"eta": o.eta} if o.sampler == "ddim" else {}

@@ -169,3 +169,79 @@ def train_amortized(cfg: AmortizedTrainConfig, *, progress: bool = True, log=pri
     return run_loop(cfg, modules={"net": net, "ema": ema}, optimizers={"opt": opt}, gen=gen, step_fn=step_fn,
                     checkpoint_fn=checkpoint_fn, sample_fn=sample_fn, progress=progress, log=log,
                     desc=f"amortized {cfg.model} {cfg.task}/{cfg.data}")
+
+
+@dataclass
+class FlowTrainConfig:
+    """A conditional RealNVP for a vector problem (``x`` of shape (d,), real ``y``)."""
+
+    out: str
+    steps: int = 4000
+    batch_size: int = 512
+    lr: float = 1e-3
+    hidden: int = 128
+    layers: int = 8
+    grad_clip: float = 10.0
+    seed: int = 0
+    save_every: int = 1000
+    sample_every: int = 0
+    name: str = ""
+
+    def __post_init__(self):
+        for k in ("steps", "batch_size", "hidden", "layers", "save_every"):
+            if int(getattr(self, k)) < 1:
+                raise ValueError(f"{k} must be >= 1, got {getattr(self, k)}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+
+
+def train_amortized_flow(cfg: FlowTrainConfig, problem, sample_x, *, progress: bool = True, log=print) -> AmortizedPrior:
+    """Maximum likelihood E -log q(x | y) over pairs x = ``sample_x(n, generator)``, y = A x + σ_y n
+    (Ardizzone et al. 2019); resumable like the other trainers. Returns the trained prior (the
+    checkpoint in ``cfg.out`` records the problem's name, options, σ_y, shape and operator digest)."""
+    from ..nets.cflow import ConditionalRealNVP
+    from ..priors.amortized import operator_digest
+    if len(problem.x_shape) != 1 or problem.operator.complex_measurements:
+        raise ValueError(f"the conditional flow is for real vector problems, got x shape {tuple(problem.x_shape)}")
+    d, m = problem.x_shape[0], int(torch.tensor(problem.y_shape).prod())
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        net = ConditionalRealNVP(d, m, hidden=cfg.hidden, layers=cfg.layers)
+    gen = torch.Generator().manual_seed(cfg.seed * 1000 + 11)
+
+    def pairs(n, g):
+        x = sample_x(n, g)
+        y = problem.measure(x, generator=g)
+        return x.float(), y.reshape(n, -1).float()
+
+    prior = AmortizedPrior(net, model="flow", task=problem.name, task_options=problem.options, sigma_y=problem.sigma_y,
+                           image_shape=(d,), condition="y", name=cfg.name or Path(cfg.out).name,
+                           operator_digest=operator_digest(problem.operator))
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+
+    def init_fn():
+        net.set_standardization(*pairs(8192, torch.Generator().manual_seed(cfg.seed * 1000 + 12)))
+
+    def step_fn(step):
+        x, y = pairs(cfg.batch_size, gen)
+        loss = -net.log_prob(x, y).mean()
+        for grp in opt.param_groups:      # cosine decay to 0
+            grp["lr"] = cfg.lr * 0.5 * (1 + torch.cos(torch.tensor(torch.pi * step / cfg.steps))).item()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+        opt.step()
+        return {"nll": loss.item()}
+
+    def checkpoint_fn(step, wall):
+        save_checkpoint(cfg.out, net, {
+            "kind": "amortized", "name": prior.name, "model": "flow",
+            "architecture": {"class": "ConditionalRealNVP", "config": net.config},
+            "task": prior.task, "task_options": prior.task_options, "sigma_y": prior.sigma_y,
+            "image_shape": list(prior.image_shape), "condition": "y", "operator_digest": prior.operator_digest,
+            "training": training_dict(cfg, step, wall)})
+
+    run_loop(cfg, modules={"net": net}, optimizers={"opt": opt}, gen=gen, step_fn=step_fn, checkpoint_fn=checkpoint_fn,
+             init_fn=init_fn, progress=progress, log=log, desc=f"amortized flow {problem.name}")
+    net.eval().requires_grad_(False)
+    return prior
