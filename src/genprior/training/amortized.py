@@ -24,7 +24,7 @@ import torch
 
 from ..nets.checkpoint import save_checkpoint
 from ..nets.unet import UNet
-from ..priors.amortized import CONDITIONS, MODELS, AmortizedPrior, resolve_condition, task_signature
+from ..priors.amortized import CONDITIONS, AmortizedPrior, resolve_condition, task_signature
 from ..priors.diffusion import PARAMETERIZATIONS, lognormal_sigmas
 from .common import device, ema_update, run_loop, training_dict
 from .data import make_source
@@ -60,10 +60,11 @@ class AmortizedTrainConfig:
     name: str = ""
 
     def __post_init__(self):
-        if self.model not in MODELS:
-            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
-        if self.condition not in CONDITIONS:
-            raise ValueError(f"condition must be one of {CONDITIONS}, got {self.condition!r}")
+        if self.model not in ("diffusion", "mmse"):
+            raise ValueError(f"model must be one of ('diffusion', 'mmse'), got {self.model!r} "
+                             "(a conditional flow for vector problems: train_amortized_flow)")
+        if self.condition not in CONDITIONS or self.condition == "y":
+            raise ValueError(f"condition must be one of {CONDITIONS[:-1]} for an image model, got {self.condition!r}")
         if self.parameterization not in PARAMETERIZATIONS:
             raise ValueError(f"unknown parameterization {self.parameterization!r}")
         for k in ("steps", "batch_size", "save_every", "sample_steps"):
