@@ -220,3 +220,16 @@ def test_conditional_flow_gaussian_posterior(tmp_path):
     other = gp.InverseProblem(gp.operators.Matrix(A * 1.1), 0.3)
     with pytest.raises(ValueError, match="operator digest"):
         gp.solve(other, y, "amortized", prior=q)
+
+
+def test_cli_train_amortized(tmp_path):
+    from genprior.cli import main
+    out = tmp_path / "cli"
+    assert main(["train", "amortized", "--task", "sr4", "--task-opt", "factor=2", "--sigma-y", "0.03", "--data", "digits8",
+                 "--model", "mmse", "--out", str(out), "--steps", "2", "--channels", "8,16", "--batch-size", "4",
+                 "--sample-every", "2", "--threads", "1", "--no-progress"]) == 0
+    p = gp.priors.load(str(out))
+    assert p.model == "mmse" and p.trained_for()["task_options"] == {"factor": 2, "kernel": "average"}
+    assert p.sigma_y == 0.03 and (out / "samples_0000002.png").exists()
+    with pytest.raises(SystemExit, match="needs --task"):
+        main(["train", "amortized", "--data", "digits8", "--out", str(tmp_path / "x"), "--steps", "1"])
