@@ -69,8 +69,10 @@ def cmd_train(args) -> int:
         torch.set_num_threads(args.threads)
     if args.family in ("gan", "vae", "flow", "ebm"):
         return _train_generative(args)
+    if args.family == "amortized":
+        return _train_amortized(args)
     if args.family != "diffusion":
-        raise GenpriorError(f"unknown prior family {args.family!r}; known: diffusion, gan, vae, flow, ebm")
+        raise GenpriorError(f"unknown prior family {args.family!r}; known: diffusion, gan, vae, flow, ebm, amortized")
     from .training.diffusion import DiffusionTrainConfig, train_diffusion
     cfg = DiffusionTrainConfig(data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size or 32,
                                lr=args.lr or 2e-4, ema_decay=args.ema or 0.999, parameterization=args.parameterization,
@@ -98,6 +100,22 @@ def _train_generative(args) -> int:
         if v is not None and k in fields:
             kw[k] = v
     getattr(mod, f"train_{fam}")(cls(**kw), progress=_progress(args))
+    return 0
+
+
+def _train_amortized(args) -> int:
+    """``genprior train amortized --task T [--task-opt k=v] [--sigma-y S] [--model diffusion|mmse]``."""
+    from .training.amortized import AmortizedTrainConfig, train_amortized
+    if not args.task:
+        raise SystemExit("train amortized needs --task (e.g. sr4, ct)")
+    cfg = AmortizedTrainConfig(task=args.task, data=args.data, out=args.out, model=args.model,
+                               task_options=_parse_opts(args.task_opt), sigma_y=args.sigma_y or 0.01,
+                               condition=args.condition, steps=args.steps, batch_size=args.batch_size or 32,
+                               lr=args.lr or 2e-4, ema_decay=args.ema or 0.999, parameterization=args.parameterization,
+                               channels=_int_tuple(args.channels), num_res_blocks=args.num_res_blocks,
+                               attn_levels=_int_tuple(args.attn_levels), seed=args.seed, save_every=args.save_every,
+                               sample_every=args.sample_every, name=args.name or "")
+    train_amortized(cfg, progress=not args.no_progress)
     return 0
 
 
@@ -249,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a prior (resumes from OUT if a training state is there)",
                        formatter_class=_HelpFormatter)
-    t.add_argument("family", choices=["diffusion", "gan", "vae", "flow", "ebm"])
+    t.add_argument("family", choices=["diffusion", "gan", "vae", "flow", "ebm", "amortized"])
     t.add_argument("--data", required=True, help="phantoms64, fashion28, fashion32, animal32, digits8 or a folder")
     t.add_argument("--out", required=True)
     t.add_argument("--steps", type=_positive_int, default=10000, help="training steps (>= 1)")
@@ -263,6 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--hidden", type=int, default=None, help="flow: coupling network width (64)")
     t.add_argument("--levels", type=int, default=None, help="flow: number of scales (2)")
     t.add_argument("--steps-per-level", type=int, default=None, help="flow: flow steps per scale (6)")
+    t.add_argument("--task", default=None, help="amortized: the task it is trained for (sr4, ct, ...)")
+    t.add_argument("--task-opt", action="append", help="amortized: task option key=value (repeatable)")
+    t.add_argument("--sigma-y", type=float, default=None, help="amortized: measurement noise (0.01)")
+    t.add_argument("--model", choices=["diffusion", "mmse"], default="diffusion", help="amortized: which network")
+    t.add_argument("--condition", choices=["auto", "pinv", "fbp", "adjoint"], default="auto",
+                   help="amortized: y -> image map (auto: FBP for CT, else pseudo-inverse)")
     t.add_argument("--parameterization", choices=["edm", "eps", "x0"], default="edm")
     t.add_argument("--channels", default="32,64,64")
     t.add_argument("--num-res-blocks", type=int, default=1)

@@ -1,4 +1,5 @@
 """Priors: what each can give a solver (value, grad, prox, denoise, score, generate, log_prob)."""
+from .amortized import AmortizedPrior
 from .base import CAPABILITIES, Prior, require
 from .diffusion import DiffusionPrior, NetworkDiffusionPrior
 from .gmm import GaussianMixture
@@ -15,4 +16,4 @@ from .registry import load, names, shipped
 __all__ = ["Prior", "require", "CAPABILITIES", "DiffusionPrior", "NetworkDiffusionPrior", "GaussianMixture", "GaussianEnergy",
            "LinearGaussianGenerator", "load", "Tikhonov", "TV",
            "SmoothTV", "WaveletL1", "WaveletFrameL1", "DCTL1", "DWT2", "PatchLowRank", "NLMeans", "BM3D", "Wiener",
-           "names", "shipped", "LatentPrior", "GANPrior", "VAEPrior", "FlowPrior", "EBMPrior"]
+           "names", "shipped", "AmortizedPrior", "LatentPrior", "GANPrior", "VAEPrior", "FlowPrior", "EBMPrior"]

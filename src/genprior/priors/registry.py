@@ -31,6 +31,8 @@ def load_checkpoint_prior(path, *, dtype=None):
     kind = cfg.get("kind")
     if kind in ("gan", "vae", "flow", "ebm"):
         return _load_generative(path, cfg, dtype=dtype or torch.float32)
+    if kind == "amortized":
+        return _load_amortized(path, cfg, dtype=dtype or torch.float32)
     if kind != "diffusion":
         raise CheckpointError(f"{path}: unsupported checkpoint kind {kind!r}")
     for key in ("parameterization", "sigma_data", "image_shape"):
@@ -69,6 +71,23 @@ def _load_generative(path, cfg, *, dtype):
     if tuple(prior.image_shape) != shape:
         raise CheckpointError(f"{path}: network makes images {tuple(prior.image_shape)}, config says {shape}")
     return prior
+
+
+def _load_amortized(path, cfg, *, dtype):
+    """An amortized (conditional) checkpoint: the network plus what it was trained for."""
+    from ..nets.checkpoint import CheckpointError, load_checkpoint
+    from .amortized import AmortizedPrior
+    keys = ("model", "task", "task_options", "sigma_y", "image_shape", "condition")
+    missing = [k for k in keys if k not in cfg]
+    if missing:
+        raise CheckpointError(f"{path}/config.json: an amortized checkpoint needs {missing}")
+    net, cfg = load_checkpoint(path, dtype=dtype)
+    net.requires_grad_(False)
+    return AmortizedPrior(net, model=cfg["model"], task=cfg["task"], task_options=cfg["task_options"],
+                          sigma_y=cfg["sigma_y"], image_shape=cfg["image_shape"], condition=cfg["condition"],
+                          parameterization=cfg.get("parameterization", "edm"), sigma_data=cfg.get("sigma_data", 0.5),
+                          sigma_min=cfg.get("sigma_min", 0.002), sigma_max=cfg.get("sigma_max", 80.0), config=cfg,
+                          name=cfg.get("name", Path(path).name), operator_digest=cfg.get("operator_digest"))
 
 
 HUB_PREFIX = "hf:"
