@@ -190,9 +190,10 @@ def _cs(image_shape, ratio: float = 0.25, matrix: str = "gaussian", seed: int = 
 
 
 @TASKS.register("ct")
-def _ct(image_shape, n_angles: int = 60):
+def _ct(image_shape, n_angles: int = 60, circle: bool = False):
+    """Parallel-beam CT; ``circle=True`` measures only the disc inscribed in the image."""
     from .operators import Radon
-    return Radon(image_shape, n_angles)
+    return Radon(image_shape, n_angles, circle=circle)
 
 
 @TASKS.register("mri")

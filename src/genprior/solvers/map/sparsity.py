@@ -67,10 +67,10 @@ def sparse_map(table: str, prior, problem, y, o: SparsityOptions, progress, name
     if solver == "fista":
         alg = FISTA(lambda x: data.grad(x, y), reg.prox, 1.0 / A.norm() ** 2, objective=objective)
     elif solver == "admm" and frame:
-        alg = ADMM(lambda v, r, xp: data.prox(prior.synthesis(v), y, 1.0 / r, x0=xp, max_iter=20), reg.shrink, rho,
+        alg = ADMM(lambda v, r, xp: data.prox(prior.synthesis(v), y, 1.0 / r, x0=xp, max_iter=20, warn=False), reg.shrink, rho,
                    K=prior.analysis, objective=objective)
     elif solver == "admm":
-        alg = ADMM(lambda v, r, xp: data.prox(v, y, 1.0 / r, x0=xp, max_iter=20), reg.prox, rho, objective=objective)
+        alg = ADMM(lambda v, r, xp: data.prox(v, y, 1.0 / r, x0=xp, max_iter=20, warn=False), reg.prox, rho, objective=objective)
     else:
         raise ValueError(f"unknown {name} solver {solver!r}; known: fista, admm")
     s = alg.run(x0, tol=o.tol, iterator=it, callback=lambda s: residual(s.x))
