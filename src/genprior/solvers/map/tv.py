@@ -9,7 +9,7 @@ import torch
 from ...operators.gradient import FiniteDifference
 from ...priors.tv import TV
 from ..base import Result, progress_range, register
-from .admm import ADMM, CGNormalSolver, FourierNormalSolver
+from .admm import ADMM, CGNormalSolver, FourierNormalSolver, PCGNormalSolver
 from .common import ResidualHistory, default_lam, smooth_init
 from .pdhg import PDHG
 
@@ -22,11 +22,12 @@ LAM_SCALE = {"default": 0.1, "identity": 0.3, "box_inpainting": 0.3, "tomography
 class TVOptions:
     lam: float | None = None
     isotropic: bool = True
+    boundary: str = "neumann"     # neumann (the standard TV) | periodic (FTVd's wrap-around differences)
     solver: str = "admm"          # admm (split z = D x) | pdhg
     rho: float | None = None      # ADMM penalty; default 10 * lam
     max_iter: int = 300
     tol: float = 1e-4
-    cg_iters: int = 10
+    cg_iters: int | None = None   # inner (P)CG iterations of the ADMM x-update; default 3 (PCG) / 10 (CG)
     x_init: torch.Tensor | None = None
 
 
@@ -34,15 +35,19 @@ class TVOptions:
 def tv(problem, y, prior, o: TVOptions, generator, progress):
     """Total variation: argmin 1/2||A x - y||² + lam TV(x).
 
-    ``admm``: split z = D x, z = shrink_{lam/rho}(D x + u); the x-update is exact in Fourier (FTVd,
-    periodic boundary) when A^T A is circulant (denoising, FFT blur, single-coil MRI), otherwise CG
-    with Neumann boundary. ``pdhg``: Chambolle-Pock with the data term's prox and the projection
-    onto the lam-ball of the dual norm."""
+    ``admm``: split z = D x, z = shrink_{lam/rho}(D x + u); x-update (A^T A + rho D^T D) x = A^T y +
+    rho D^T (z - u): exact in Fourier with ``boundary="periodic"`` when A^T A is circulant (FTVd,
+    Wang-Yang-Yin-Zhang 2008); with the standard Neumann boundary and a circulant A^T A (denoising,
+    FFT blur, single-coil MRI) a few PCG iterations preconditioned by that periodic inverse (the two
+    systems differ by a rank-O(H+W) boundary term; a circular blur and Neumann differences share no
+    fast basis — the DCT diagonalises D^T D but not a circular blur); otherwise warm-started CG.
+    ``pdhg``: Chambolle-Pock with the data term's prox and the projection onto the lam-ball of the
+    dual norm. Frequencies neither A nor D sees (an unmeasured mean) keep the starting point's value."""
     lam = default_lam(LAM_SCALE, problem, o.lam)
     A, data = problem.operator, problem.data
     x0 = smooth_init(problem, y, o.x_init)
     fourier = A.normal_fourier_symbol(x0) is not None
-    D = FiniteDifference(A.x_shape, boundary="periodic" if (fourier and o.solver == "admm") else "neumann")
+    D = FiniteDifference(A.x_shape, boundary=o.boundary)
     reg = TV(isotropic=o.isotropic, boundary=D.boundary).scaled(lam)
 
     def objective(x):
@@ -52,7 +57,12 @@ def tv(problem, y, prior, o: TVOptions, generator, progress):
     it = progress_range(o.max_iter, progress, "tv")
     if o.solver == "admm":
         rho = o.rho if o.rho is not None else 10.0 * lam if lam > 0 else 1.0
-        xu = FourierNormalSolver(A, D, y) if fourier else CGNormalSolver(A, D, y, cg_iters=o.cg_iters)
+        if fourier and D.boundary == "periodic":
+            xu = FourierNormalSolver(A, D, y)
+        elif fourier:
+            xu = PCGNormalSolver(A, D, y, cg_iters=o.cg_iters or 3)
+        else:
+            xu = CGNormalSolver(A, D, y, cg_iters=o.cg_iters or 10)
         alg = ADMM(xu, reg.shrink, rho, K=D.apply, objective=objective)
     elif o.solver == "pdhg":
         def proj(p, sigma):
