@@ -45,7 +45,8 @@ def main():
     ap.add_argument("--budget", type=float, default=1200.0)
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--methods", default=",".join(LAM_METHODS + OTHER + DENOISERS))
-    ap.add_argument("--phase-a-from", default=None, help="a defaults.jsonl whose phase-A rows are reused (phase B only)")
+    ap.add_argument("--phase-a-from", default=None, help="a defaults.jsonl whose phase-A rows are reused")
+    ap.add_argument("--recompute", default="", help="methods whose phase-A rows are not reused")
     args = ap.parse_args()
     torch.set_num_threads(1)
     t_start = time.perf_counter()
@@ -79,17 +80,20 @@ def main():
               "psnr": [round(float(v), 3) for v in gp.metrics.psnr(r.x.clamp(0, 1), xs)]})
     mle = {r["task"]: r["psnr"] for r in rows}
     # phase A: defaults
+    done = set()
     if args.phase_a_from:
         for line in Path(args.phase_a_from).read_text().splitlines():
             r = json.loads(line)
-            if r["phase"] == "A" and r["method"] in methods and r["task"] in problems:
+            if r["phase"] == "A" and r["method"] in methods and r["method"] not in args.recompute.split(",") \
+                    and r["task"] in problems:
                 emit(r)
+                done.add((r["task"], r["method"]))
     for task, (p, y, sy, opts) in problems.items():
-        if args.phase_a_from:
-            break
         for method in methods:
             if out_of_time():
                 break
+            if (task, method) in done:
+                continue
             if method in DENOISERS and task != "denoise":
                 continue
             t = time.perf_counter()

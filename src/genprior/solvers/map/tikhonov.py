@@ -25,7 +25,7 @@ LAM_SCALE = {"default": 0.1}
 class TikhonovOptions:
     lam: float | str = "auto"     # a number, "auto" (discrepancy / GCV) or "table" (see solvers.map.common)
     tau: float = 1.0              # discrepancy principle: ||A x - y||² = tau m sigma_y²
-    L: str = "identity"
+    L: str = "gradient"           # identity | gradient | laplacian (periodic); gradient: >= mle on every task
     max_iter: int = 200
     tol: float = 1e-8
     probes: int = 4               # GCV without an SVD: Hutchinson probes for tr H
