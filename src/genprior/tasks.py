@@ -239,10 +239,11 @@ def _cs(image_shape, ratio: float = 0.25, matrix: str = "gaussian", seed: int = 
 
 
 @TASKS.register("ct")
-def _ct(image_shape, n_angles: int = 60):
-    """Parallel-beam CT: the Radon transform at ``n_angles`` angles evenly spaced over 180°."""
+def _ct(image_shape, n_angles: int = 60, circle: bool = False):
+    """Parallel-beam CT: the Radon transform at ``n_angles`` angles evenly spaced over 180°; the detector
+    covers the whole image (``circle=True``: only the disc inscribed in it, scikit-image's circle=True)."""
     from .operators import Radon
-    return Radon(image_shape, n_angles)
+    return Radon(image_shape, n_angles, circle=circle)
 
 
 @TASKS.register("mri")

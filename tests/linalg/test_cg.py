@@ -49,3 +49,37 @@ def test_cg_max_iter_and_warm_start(gen):
     assert int(warm.iters[0]) == 0
     with pytest.raises(ValueError):
         cg(lambda v: v, b, max_iter=-1)
+
+
+def test_pcg_with_jacobi_preconditioner_same_solution_fewer_iterations(gen):
+    """PCG (Saad Alg. 9.1) on a badly scaled SPD system: Jacobi M = diag(A)^-1 removes the scaling."""
+    n = 40
+    S = torch.logspace(0, 4, n, dtype=D)
+    A = spd(n, gen, cond=5.0) * (S[:, None] * S[None, :]).sqrt()
+    b = torch.randn(2, n, generator=gen, dtype=D)
+    d = torch.diagonal(A)
+    plain = cg(lambda v: v @ A.T, b, tol=1e-10, max_iter=1000)
+    pcg = cg(lambda v: v @ A.T, b, tol=1e-10, max_iter=1000, M=lambda r: r / d)
+    ref = torch.linalg.solve(A, b.T).T
+    assert bool(pcg.converged.all())
+    assert float((pcg.x - ref).norm() / ref.norm()) < 1e-6
+    assert int(pcg.iters.max()) * 2 < int(plain.iters.min())
+
+
+def test_cg_prox_and_dagger_warn_when_unconverged():
+    """Issue 10 finding 5: a CG-based prox_l2 / A_dagger that stops on its cap says so (relative
+    residual and cap in the message); inner loops pass warn=False."""
+    import warnings
+    import genprior as gp
+    from genprior.linalg import ConvergenceWarning
+    op = gp.operators.Radon((1, 32, 32), 30)
+    x = gp.data.image("camera", 32).double()
+    y = op.A(x)
+    with pytest.warns(ConvergenceWarning, match=r"relative residual .* max_iter=3"):
+        op.prox_l2(x * 0, y, 3.0, max_iter=3)
+    with pytest.warns(ConvergenceWarning, match="A_dagger"):
+        op.A_dagger(y, max_iter=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        op.prox_l2(x * 0, y, 3.0, max_iter=3, warn=False)
+        op.A_dagger(y, max_iter=3, warn=False)

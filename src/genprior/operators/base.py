@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 
 from .._checks import FLOAT_DTYPES, batch_param, check_tensor
-from ..linalg import cg, power_method
+from ..linalg import cg, power_method, warn_unconverged
 
 
 class LinearOperator:
@@ -113,23 +113,40 @@ class LinearOperator:
             return {torch.float32: torch.complex64, torch.float64: torch.complex128}[x_dtype]
         return x_dtype
 
-    def A_dagger(self, y: torch.Tensor, *, tol: float = 1e-6, max_iter: int = 100) -> torch.Tensor:
+    def normal_preconditioner(self, like: torch.Tensor, gamma=None):
+        """A cheap approximation of (I + gamma A^T A)^{-1} (of (A^T A)^+ when ``gamma`` is None) as a
+        callable, used by CG as its preconditioner M in ``prox_l2``; None: no
+        preconditioner. Operators with a near-circulant normal operator (CT) override it."""
+        return None
+
+    def A_dagger(self, y: torch.Tensor, *, tol: float = 1e-6, max_iter: int = 100, warn: bool = True) -> torch.Tensor:
         """Pseudo-inverse A^+ y: CG on A^T A x = A^T y from x = 0 (converges to the minimum-norm
-        least-squares solution)."""
+        least-squares solution; not preconditioned, which would lose that property). Warns
+        (:class:`~genprior.linalg.ConvergenceWarning`) when CG stops on ``max_iter`` before ``tol``;
+        inner loops that cap the iterations on purpose (early stopping) pass ``warn=False``."""
         self.check_y(y)
-        return cg(self.normal, self._adjoint(y), tol=tol, max_iter=max_iter).x
+        b = self._adjoint(y)
+        out = cg(self.normal, b, tol=tol, max_iter=max_iter)
+        if warn:
+            warn_unconverged(out, f"{type(self).__name__}.A_dagger", max_iter, tol)
+        return out.x
 
     def prox_l2(self, z: torch.Tensor, y: torch.Tensor, gamma, *, tol: float = 1e-6, max_iter: int = 100,
-                x0: torch.Tensor | None = None) -> torch.Tensor:
+                x0: torch.Tensor | None = None, warn: bool = True) -> torch.Tensor:
         """argmin_x gamma/2 ||A x - y||² + 1/2 ||x - z||²  =  (I + gamma A^T A)^{-1} (z + gamma A^T y).
 
-        ``gamma`` is a scalar or a per-batch tensor (B,). Generic version: CG started at ``x0``
-        (default z)."""
+        ``gamma`` is a scalar or a per-batch tensor (B,). Generic version: (preconditioned) CG started
+        at ``x0`` (default z); warns (:class:`~genprior.linalg.ConvergenceWarning`) when it stops on
+        ``max_iter`` before ``tol`` unless ``warn=False`` (solvers' inner loops that run a few warm-started
+        iterations on purpose)."""
         self.check_x(z, "z")
         self.check_y(y)
         g = _gamma(gamma, z)
-        return cg(lambda v: v + g * self.normal(v), z + g * self._adjoint(y), z if x0 is None else x0,
-                  tol=tol, max_iter=max_iter).x
+        out = cg(lambda v: v + g * self.normal(v), z + g * self._adjoint(y), z if x0 is None else x0,
+                 tol=tol, max_iter=max_iter, M=self.normal_preconditioner(z, g))
+        if warn:
+            warn_unconverged(out, f"{type(self).__name__}.prox_l2", max_iter, tol)
+        return out.x
 
     def norm(self, *, generator: torch.Generator | None = None, max_iter: int = 200) -> float:
         """||A||_2 by the power method on A^T A (cached)."""

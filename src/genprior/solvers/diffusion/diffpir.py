@@ -48,7 +48,7 @@ class ProxStep(DCStep):
         sy = max(ctx.problem.sigma_y, self.sigma_floor)
         rho = self.lam * sy ** 2 / float(ctx.sigma) ** 2
         gamma = ctx.weight / rho
-        return ctx.problem.data.prox(x0, ctx.y, gamma, x0=x0, max_iter=self.cg_iters)
+        return ctx.problem.data.prox(x0, ctx.y, gamma, x0=x0, max_iter=self.cg_iters, warn=False)
 
 
 @dataclass(kw_only=True)

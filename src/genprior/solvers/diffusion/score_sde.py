@@ -24,7 +24,7 @@ def noisy_measurement(ctx, level):
 
 def pinv(A, v, iters: int = 30):
     """A^+ v: exact where the operator has an SVD, else CG on the normal equations (``iters``)."""
-    return A.A_dagger(v) if A.has_svd else A.A_dagger(v, max_iter=iters)
+    return A.A_dagger(v) if A.has_svd else A.A_dagger(v, max_iter=iters, warn=False)
 
 
 @dataclass(kw_only=True)

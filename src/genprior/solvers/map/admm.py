@@ -20,8 +20,17 @@ from ..._checks import batch_norm, check_finite_step
 from ...linalg import cg
 
 
+def _null_tol(den: torch.Tensor) -> float:
+    """Frequencies with den <= this are treated as the null space of A^T A + rho D^T D."""
+    return 1e-9 * float(den.abs().max())
+
+
 class FourierNormalSolver:
-    """x = argmin 1/2||A x - y||² + rho/2 ||D x - v||² in closed form (both circulant)."""
+    """x = argmin 1/2||A x - y||² + rho/2 ||D x - v||² in closed form (both circulant).
+
+    Frequencies where both A^T A and D^T D vanish (the mean, when the operator does not measure it,
+    e.g. MRI without its DC line) leave the minimiser free there: x keeps ``x_prev``'s component
+    instead of dividing round-off by ~0 (which returned a constant image, issue 10 finding 1)."""
 
     def __init__(self, operator, D, y: torch.Tensor):
         self.A, self.D = operator, D
@@ -34,7 +43,46 @@ class FourierNormalSolver:
     def __call__(self, v: torch.Tensor, rho: float, x_prev: torch.Tensor) -> torch.Tensor:
         num = torch.fft.fft2(self.Aty + rho * self.D.apply_adjoint(v))
         den = self.symA + rho * self.symD
-        return torch.fft.ifft2(num / den.clamp_min(1e-12)).real
+        null = den <= _null_tol(den)
+        if not bool(null.any()):
+            return torch.fft.ifft2(num / den).real
+        X = torch.where(null, torch.fft.fft2(x_prev), num / torch.where(null, torch.ones_like(den), den))
+        return torch.fft.ifft2(X).real
+
+
+class PCGNormalSolver:
+    """The same subproblem with a Neumann-boundary D (not Fourier-diagonal) but a Fourier-diagonal
+    A^T A: PCG warm-started at x_prev, preconditioned by the periodic-boundary inverse
+    F^{-1} (|a|² + rho |d_per|²)^+ F. The two systems differ by a boundary term of rank O(H + W), so
+    a few PCG iterations per ADMM step suffice. Null frequencies of the preconditioner are projected
+    out of the correction, so x keeps x_prev's component there (as :class:`FourierNormalSolver`)."""
+
+    def __init__(self, operator, D, y: torch.Tensor, *, cg_iters: int = 3, tol: float = 1e-10):
+        from ...operators.transforms import difference_symbol
+        self.A, self.D, self.cg_iters, self.tol = operator, D, cg_iters, tol
+        self.Aty = operator.apply_adjoint(y)
+        self.symA = operator.normal_fourier_symbol(self.Aty)
+        if self.symA is None:
+            raise ValueError(f"{operator} has no Fourier-diagonal normal operator")
+        H, W = self.Aty.shape[-2:]
+        self.W = W
+        # real images: work on the rfft2 half-plane (the symbols are even, so they restrict to it)
+        self.symA = self.symA[..., : W // 2 + 1]
+        self.symD = difference_symbol(H, W, self.Aty, onesided=True)
+        self._rho, self._inv = None, None
+
+    def _fourier(self, w, sym):
+        return torch.fft.irfft2(sym * torch.fft.rfft2(w), s=w.shape[-2:])
+
+    def __call__(self, v, rho, x_prev):
+        if rho != self._rho:
+            den = self.symA + rho * self.symD
+            null = den <= _null_tol(den)
+            self._inv = torch.where(null, torch.zeros_like(den), 1.0 / torch.where(null, torch.ones_like(den), den))
+            self._rho = rho
+        inv, D, symA = self._inv, self.D, self.symA
+        return cg(lambda w: self._fourier(w, symA) + rho * D.normal(w), self.Aty + rho * D.apply_adjoint(v), x_prev,
+                  tol=self.tol, max_iter=self.cg_iters, M=lambda r: self._fourier(r, inv)).x
 
 
 class CGNormalSolver:

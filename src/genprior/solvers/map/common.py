@@ -2,12 +2,25 @@
 lambda, the smooth starting point and the residual history.
 
 Objective convention of every MAP method: ``1/2 ||A x - y||² + lam r(x)`` (``problem.data``), the
-MAP problem 1/(2 sigma_y²)||y - A x||² + lam_MAP r(x) with lam = sigma_y² lam_MAP. When ``lam`` is
-not given it is ``scale * max(sigma_y, SIGMA_FLOOR)`` with ``scale`` from the method's own table,
-keyed by :func:`operator_kind` (tuned on offline validation images: benchmarks/tune_classical.py
-and the ``tune_classical*.json`` results next to it).
+MAP problem 1/(2 sigma_y²)||y - A x||² + lam_MAP r(x) with lam = sigma_y² lam_MAP.
+
+Choosing lam (the ``lam`` option of tikhonov, tv, wavelet, dct):
+
+* a number: that lam;
+* ``"auto"`` (default): without the truth, by the discrepancy principle (Morozov 1966): the lam with
+  ||A x_lam - y||² = tau m sigma_y², m the number of noisy measured real entries (entries that
+  ``operator.measurement_support`` marks as unmeasured do not count; a complex entry counts twice),
+  found by :func:`discrepancy_search` (a bracket from the table's lam by factors of 4, then secant
+  steps on log ||A x - y||² against log lam, warm-started, loose tolerances; then a final solve).
+  Without sigma_y (0): tikhonov uses generalised cross-validation (:func:`gcv_lam`); the nonlinear
+  methods fall back to the table at ``SIGMA_FLOOR`` (said in ``info["lam_rule"]``);
+* ``"table"``: the previous default, ``scale * max(sigma_y, SIGMA_FLOOR)`` with ``scale`` from the
+  method's own table keyed by :func:`operator_kind` (tuned on offline validation images:
+  benchmarks/tune_classical.py and its ``tune_classical*.json`` results).
 """
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -50,12 +63,102 @@ def operator_kind(A) -> str:
     return "default"
 
 
-def default_lam(table: dict, problem, lam: float | None) -> float:
-    """``lam`` when given (>= 0), else ``table[operator_kind] * max(sigma_y, SIGMA_FLOOR)``."""
-    if lam is not None:
-        return check_nonneg(lam, "lam")
+LAM_RULES = ("auto", "table")
+
+
+def check_lam(lam):
+    """``lam`` is a number >= 0, ``"auto"``, ``"table"`` or None (= "table")."""
+    if lam is None or (isinstance(lam, str) and lam in LAM_RULES):
+        return lam
+    if isinstance(lam, str):
+        raise ValueError(f"lam must be a number >= 0 or one of {', '.join(map(repr, LAM_RULES))}, got {lam!r}")
+    if isinstance(lam, bool) or not isinstance(lam, (int, float)):
+        raise TypeError(f"lam must be a number or one of {', '.join(map(repr, LAM_RULES))}, got {type(lam).__name__}")
+    return check_nonneg(float(lam), "lam")
+
+
+def default_lam(table: dict, problem, lam=None) -> float:
+    """``lam`` when a number (>= 0), else the table's ``table[operator_kind] * max(sigma_y, SIGMA_FLOOR)``."""
+    lam = check_lam(lam)
+    if lam is not None and not isinstance(lam, str):
+        return lam
     scale = table.get(operator_kind(problem.operator), table["default"])
     return scale * max(problem.sigma_y, SIGMA_FLOOR)
+
+
+def noise_dof(problem, y: torch.Tensor) -> float:
+    """E||n||² / sigma_y² per batch element: measured real entries (a complex entry counts twice)."""
+    support = problem.operator.measurement_support(y)
+    per = y[0].numel() if support is None else float(torch.broadcast_to(support, y.shape)[0].sum())
+    return per * (2 if y.is_complex() else 1)
+
+
+def discrepancy_search(problem, y: torch.Tensor, solve, lam0: float, *, tau: float = 1.0, max_solves: int = 8,
+                       rtol: float = 0.05):
+    """Morozov's discrepancy principle: find lam with phi(lam) = ||A x_lam - y||² = tau m sigma_y²
+    (batch sums), phi increasing in lam. ``solve(lam, x_init, final)`` returns x_lam (loose tolerances
+    unless ``final``). Bracket from ``lam0`` by factors of 4, then secant (regula falsi, Illinois) on
+    log phi - log target against log lam; stop at |phi/target - 1| < rtol or after ``max_solves``
+    solves; finish with one full solve warm-started at the closest iterate.
+    Returns (lam, x, info) with info = {"lam_rule", "lam_search": [[lam, phi / target], ...]}."""
+    target = tau * noise_dof(problem, y) * problem.sigma_y ** 2 * y.shape[0]
+    data = problem.data
+    trace = []
+
+    def phi(lam, x_init):
+        x = solve(lam, x_init, False)
+        f = float(2 * data.value(x, y).sum())
+        g = math.log(max(f, 1e-300) / target)
+        trace.append([lam, f / target])
+        return g, x
+
+    lo = hi = None                     # (log lam, g, x) with g < 0 / g > 0
+    la = math.log(lam0)
+    g, x = phi(lam0, None)
+    best = (abs(g), la, x)
+    while len(trace) < max_solves and abs(g) > math.log1p(rtol):
+        if g < 0:
+            lo = (la, g, x)
+        else:
+            hi = (la, g, x)
+        if lo is None:
+            la_new = la - math.log(4.0) * (1 + (len(trace) > 2))
+        elif hi is None:
+            la_new = la + math.log(4.0) * (1 + (len(trace) > 2))
+        else:
+            (a, ga, _), (b, gb, _) = lo, hi
+            la_new = a - ga * (b - a) / (gb - ga)          # secant on the bracket
+            la_new = min(max(la_new, a + 0.1 * (b - a)), b - 0.1 * (b - a))
+        x_init = min([v for v in (lo, hi) if v is not None], key=lambda v: abs(v[0] - la_new))[2]
+        la = la_new
+        g, x = phi(math.exp(la), x_init)
+        if abs(g) < best[0]:
+            best = (abs(g), la, x)
+    if lo is not None and hi is not None and abs(g) > math.log1p(rtol):
+        (a, ga, _), (b, gb, _) = lo, hi
+        la = a - ga * (b - a) / (gb - ga) if gb != ga else 0.5 * (a + b)
+        la = min(max(la, min(a, b)), max(a, b))
+        x_init = best[2]
+    else:
+        la, x_init = best[1], best[2]
+    lam = math.exp(la)
+    x = solve(lam, x_init, True)
+    info = {"lam_rule": f"discrepancy (tau={tau})", "lam_search": trace, "lam_solves": len(trace) + 1}
+    return lam, x, info
+
+
+def choose_lam(table: dict, problem, y: torch.Tensor, lam, solve, *, tau: float = 1.0):
+    """The lam option resolved (see the module docstring) and the final solve: returns (lam, x, info).
+    ``solve(lam, x_init, final) -> x``."""
+    lam = check_lam(lam)
+    if lam == "auto" and problem.sigma_y > 0:
+        if not tau > 0:
+            raise ValueError(f"tau must be > 0, got {tau}")
+        return discrepancy_search(problem, y, solve, default_lam(table, problem, "table"), tau=tau)
+    value = default_lam(table, problem, lam)
+    rule = "given" if not isinstance(lam, str) else "table" if lam == "table" or lam is None else \
+        "table (sigma_y = 0: no noise level for the discrepancy principle)"
+    return value, solve(value, None, True), {"lam_rule": rule}
 
 
 class ResidualHistory(list):

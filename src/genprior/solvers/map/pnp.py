@@ -50,7 +50,7 @@ def hqs(problem, y, denoiser, o: PnPHQSOptions, progress, name: str = "pnp_hqs")
     residual = ResidualHistory(problem, y)
     for k in progress_range(o.iters, progress, name):
         alpha = o.lam * sy ** 2 / sigmas[k] ** 2
-        x = data.prox(z, y, 1.0 / alpha, x0=z, max_iter=30)
+        x = data.prox(z, y, 1.0 / alpha, x0=z, max_iter=30, warn=False)
         z = check_finite_step(denoiser.denoise(x, sigmas[k]), f"{name} iteration {k}")
         residual(z)
     return Result(x=z, history={"residual": list(residual), "sigma": sigmas},
@@ -94,7 +94,7 @@ def pnp_admm(problem, y, prior, o: PnPADMMOptions, generator, progress):
     sd = o.sigma_d if o.sigma_d is not None else max(sy, 0.08)
     rho = o.rho if o.rho is not None else sy ** 2 / sd ** 2
     residual = ResidualHistory(problem, y)
-    alg = ADMM(lambda v, r, xp: data.prox(v, y, 1.0 / r, x0=xp, max_iter=30), lambda w, g: den.denoise(w, sd), rho)
+    alg = ADMM(lambda v, r, xp: data.prox(v, y, 1.0 / r, x0=xp, max_iter=30, warn=False), lambda w, g: den.denoise(w, sd), rho)
     s = alg.run(smooth_init(problem, y, o.x_init), tol=o.tol,
                 iterator=progress_range(o.max_iter, progress, "pnp_admm"), callback=lambda s: residual(s.z),
                 min_iter=o.min_iter)

@@ -12,10 +12,10 @@ from ...priors.base import FramePrior
 from ...priors.wavelets import DCTL1, WaveletFrameL1, WaveletL1
 from ..base import Result, progress_range, register
 from .admm import ADMM
-from .common import ResidualHistory, default_lam, operator_kind, smooth_init
+from .common import ResidualHistory, choose_lam, operator_kind, smooth_init
 from .fista import FISTA
 
-# lam = scale[operator_kind(A)] * sigma_y (common.operator_kind): the best scale on validation images
+# lam="table": scale[operator_kind(A)] * sigma_y (common.operator_kind; also the start of lam="auto"): the best scale on validation images
 # (benchmarks/tune_classical.py; results tune_classical*.json). Where the smallest scale won
 # (orthogonal-wavelet / DCT sparsity on inpainting, CS, MRI) the penalty adds little to the smooth
 # initialisation: those problems favour TV or a learned prior.
@@ -36,7 +36,8 @@ WAVELET_DEFAULT = {"default": ("db4", 3), "fourier_sampling": ("haar", 4)}
 
 @dataclass
 class SparsityOptions:
-    lam: float | None = None
+    lam: float | str = "auto"     # a number, "auto" (discrepancy principle) or "table" (see solvers.map.common)
+    tau: float = 1.0              # discrepancy principle: ||A x - y||² = tau m sigma_y²
     wavelet: str | None = None    # default per operator kind: WAVELET_DEFAULT
     levels: int | None = None
     shifts: int = 2               # wavelet only: cycle spinning over shifts² circular shifts (1 = orthogonal)
@@ -51,29 +52,47 @@ def sparse_map(table: str, prior, problem, y, o: SparsityOptions, progress, name
     """argmin 1/2||A x - y||² + lam r(x) for an L1 prior r. FISTA with restart:
     x = prox_{lam tau r}(z - tau A^T (A z - y)), tau = 1/||A||²; ADMM with the split z = x, or, for
     a Parseval :class:`FramePrior` K, z = K x with x = prox_data(K^T (z - u)) and z = shrink(K x + u)."""
-    lam = default_lam(LAM_SCALE[table], problem, o.lam)
+    solver = o.solver or ("admm" if isinstance(prior, FramePrior) and prior.parseval else "fista")
+    if solver not in ("fista", "admm"):
+        raise ValueError(f"unknown {name} solver {solver!r}; known: fista, admm")
+    x_start = smooth_init(problem, y, o.x_init)
+    runs = []
+
+    def solve(lam, x_init, final):
+        r = _sparse_run(prior, problem, y, o, solver, lam, x_start if x_init is None else x_init,
+                        tol=o.tol if final else 3 * o.tol,
+                        max_iter=o.max_iter if final else max(30, o.max_iter // 3), progress=progress and final,
+                        name=name)
+        runs.append(r)
+        return r.x
+
+    lam, x, info = choose_lam(LAM_SCALE[table], problem, y, o.lam, solve, tau=o.tau)
+    res = runs[-1]
+    res.info.update(info)
+    res.info["lam"] = lam
+    return res
+
+
+def _sparse_run(prior, problem, y, o, solver, lam, x0, *, tol, max_iter, progress, name) -> Result:
     A, data = problem.operator, problem.data
-    x0 = smooth_init(problem, y, o.x_init)
     reg = prior.scaled(lam)
 
     def objective(x):
         return data.value(x, y) + reg.value(x)
 
     residual = ResidualHistory(problem, y)
-    it = progress_range(o.max_iter, progress, name)
+    it = progress_range(max_iter, progress, name)
     frame = isinstance(prior, FramePrior) and prior.parseval
-    solver = o.solver or ("admm" if frame else "fista")
     rho = o.rho if o.rho is not None else 10.0 * lam if lam > 0 else 1.0
     if solver == "fista":
         alg = FISTA(lambda x: data.grad(x, y), reg.prox, 1.0 / A.norm() ** 2, objective=objective)
-    elif solver == "admm" and frame:
-        alg = ADMM(lambda v, r, xp: data.prox(prior.synthesis(v), y, 1.0 / r, x0=xp, max_iter=20), reg.shrink, rho,
-                   K=prior.analysis, objective=objective)
-    elif solver == "admm":
-        alg = ADMM(lambda v, r, xp: data.prox(v, y, 1.0 / r, x0=xp, max_iter=20), reg.prox, rho, objective=objective)
+    elif frame:
+        alg = ADMM(lambda v, r, xp: data.prox(prior.synthesis(v), y, 1.0 / r, x0=xp, max_iter=20, warn=False),
+                   reg.shrink, rho, K=prior.analysis, objective=objective)
     else:
-        raise ValueError(f"unknown {name} solver {solver!r}; known: fista, admm")
-    s = alg.run(x0, tol=o.tol, iterator=it, callback=lambda s: residual(s.x))
+        alg = ADMM(lambda v, r, xp: data.prox(v, y, 1.0 / r, x0=xp, max_iter=20, warn=False), reg.prox, rho,
+                   objective=objective)
+    s = alg.run(x0, tol=tol, min_iter=min(10, max_iter), iterator=it, callback=lambda s: residual(s.x))
     hist = dict(s.history)
     hist["residual"] = list(residual)
     return Result(x=s.x, history=hist, info={"lam": lam, "iters": s.k, "solver": solver})

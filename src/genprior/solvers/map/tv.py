@@ -9,24 +9,27 @@ import torch
 from ...operators.gradient import FiniteDifference
 from ...priors.tv import TV
 from ..base import Result, progress_range, register
-from .admm import ADMM, CGNormalSolver, FourierNormalSolver
-from .common import ResidualHistory, default_lam, smooth_init
+from .admm import ADMM, CGNormalSolver, FourierNormalSolver, PCGNormalSolver
+from .common import ResidualHistory, choose_lam, smooth_init
 from .pdhg import PDHG
 
-# lam = LAM_SCALE[operator_kind(A)] * sigma_y (common.operator_kind): the best scale on validation
-# images, see benchmarks/tune_classical.py and its tune_classical*.json results.
+# lam="table": LAM_SCALE[operator_kind(A)] * sigma_y (common.operator_kind), the best scale on validation
+# images (benchmarks/tune_classical.py, tune_classical*.json; tuned with the periodic-boundary ADMM path);
+# also the start of the lam="auto" search.
 LAM_SCALE = {"default": 0.1, "identity": 0.3, "box_inpainting": 0.3, "tomography": 1.0, "fourier_sampling": 0.3}
 
 
 @dataclass
 class TVOptions:
-    lam: float | None = None
+    lam: float | str = "auto"     # a number, "auto" (discrepancy principle) or "table" (see solvers.map.common)
+    tau: float = 1.0              # discrepancy principle: ||A x - y||² = tau m sigma_y²
     isotropic: bool = True
+    boundary: str = "neumann"     # neumann (the standard TV) | periodic (FTVd's wrap-around differences)
     solver: str = "admm"          # admm (split z = D x) | pdhg
     rho: float | None = None      # ADMM penalty; default 10 * lam
     max_iter: int = 300
     tol: float = 1e-4
-    cg_iters: int = 10
+    cg_iters: int | None = None   # inner (P)CG iterations of the ADMM x-update; default 3 (PCG) / 10 (CG)
     x_init: torch.Tensor | None = None
 
 
@@ -34,25 +37,52 @@ class TVOptions:
 def tv(problem, y, prior, o: TVOptions, generator, progress):
     """Total variation: argmin 1/2||A x - y||² + lam TV(x).
 
-    ``admm``: split z = D x, z = shrink_{lam/rho}(D x + u); the x-update is exact in Fourier (FTVd,
-    periodic boundary) when A^T A is circulant (denoising, FFT blur, single-coil MRI), otherwise CG
-    with Neumann boundary. ``pdhg``: Chambolle-Pock with the data term's prox and the projection
-    onto the lam-ball of the dual norm."""
-    lam = default_lam(LAM_SCALE, problem, o.lam)
+    ``admm``: split z = D x, z = shrink_{lam/rho}(D x + u); x-update (A^T A + rho D^T D) x = A^T y +
+    rho D^T (z - u): exact in Fourier with ``boundary="periodic"`` when A^T A is circulant (FTVd,
+    Wang-Yang-Yin-Zhang 2008); with the standard Neumann boundary and a circulant A^T A (denoising,
+    FFT blur, single-coil MRI) a few PCG iterations preconditioned by that periodic inverse (the two
+    systems differ by a rank-O(H+W) boundary term; a circular blur and Neumann differences share no
+    fast basis — the DCT diagonalises D^T D but not a circular blur); otherwise warm-started CG.
+    ``pdhg``: Chambolle-Pock with the data term's prox and the projection onto the lam-ball of the
+    dual norm. Frequencies neither A nor D sees (an unmeasured mean) keep the starting point's value."""
+    if o.solver not in ("admm", "pdhg"):
+        raise ValueError(f"unknown tv solver {o.solver!r}; known: admm, pdhg")
+    x_start = smooth_init(problem, y, o.x_init)
+    runs = []
+
+    def solve(lam, x_init, final):
+        r = _tv_run(problem, y, o, lam, x_start if x_init is None else x_init,
+                    tol=o.tol if final else 3 * o.tol, max_iter=o.max_iter if final else max(30, o.max_iter // 3),
+                    progress=progress and final)
+        runs.append(r)
+        return r.x
+
+    lam, x, info = choose_lam(LAM_SCALE, problem, y, o.lam, solve, tau=o.tau)
+    res = runs[-1]
+    res.info.update(info)
+    res.info["lam"] = lam
+    return res
+
+
+def _tv_run(problem, y, o: TVOptions, lam: float, x0, *, tol: float, max_iter: int, progress: bool) -> Result:
     A, data = problem.operator, problem.data
-    x0 = smooth_init(problem, y, o.x_init)
     fourier = A.normal_fourier_symbol(x0) is not None
-    D = FiniteDifference(A.x_shape, boundary="periodic" if (fourier and o.solver == "admm") else "neumann")
+    D = FiniteDifference(A.x_shape, boundary=o.boundary)
     reg = TV(isotropic=o.isotropic, boundary=D.boundary).scaled(lam)
 
     def objective(x):
         return data.value(x, y) + reg.value(x)
 
     residual = ResidualHistory(problem, y)
-    it = progress_range(o.max_iter, progress, "tv")
+    it = progress_range(max_iter, progress, "tv")
     if o.solver == "admm":
         rho = o.rho if o.rho is not None else 10.0 * lam if lam > 0 else 1.0
-        xu = FourierNormalSolver(A, D, y) if fourier else CGNormalSolver(A, D, y, cg_iters=o.cg_iters)
+        if fourier and D.boundary == "periodic":
+            xu = FourierNormalSolver(A, D, y)
+        elif fourier:
+            xu = PCGNormalSolver(A, D, y, cg_iters=o.cg_iters or 3)
+        else:
+            xu = CGNormalSolver(A, D, y, cg_iters=o.cg_iters or 10)
         alg = ADMM(xu, reg.shrink, rho, K=D.apply, objective=objective)
     elif o.solver == "pdhg":
         def proj(p, sigma):
@@ -73,9 +103,9 @@ def tv(problem, y, prior, o: TVOptions, generator, progress):
             alg = PDHG(lambda v, tau: v, prox_gconj, lambda v: (c * A.apply(v), D.apply(v)),
                        lambda q: c * A.apply_adjoint(q[0]) + D.apply_adjoint(q[1]), (2 * D.norm() ** 2) ** 0.5,
                        objective=objective)
-    else:
-        raise ValueError(f"unknown tv solver {o.solver!r}; known: admm, pdhg")
-    s = alg.run(x0, tol=o.tol, iterator=it, callback=lambda s: residual(s.x))
+    # min_iter: with rho = 10 lam and a start far from the solution, the first steps can move x by
+    # less than tol (a large lam barely changes x per step)
+    s = alg.run(x0, tol=tol, min_iter=min(10, max_iter), iterator=it, callback=lambda s: residual(s.x))
     hist = dict(s.history)
     hist["residual"] = list(residual)
     return Result(x=s.x, history=hist, info={"lam": lam, "iters": s.k, "fourier": fourier, "boundary": D.boundary})
