@@ -35,6 +35,7 @@ continue). ``info``: the rule, the stopping iteration per element, the final res
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -54,7 +55,9 @@ class DMPlugOptions:
     the prior has it, else DDIM on ``x0``), ddim, generate. ``lr``: Adam's step on z; ``max_iter``;
     ``stop``: auto | discrepancy | eswmv | none; ``tau``: discrepancy factor; ``window``/``patience``:
     ES-WMV's W and P; ``min_iter``: no stop before it; ``z_weight``: optional Gaussian term on z;
-    ``clamp``: clip G(z) to [0, 1]; ``z_init``: start latent (B, *latent shape), else N(0, I)."""
+    ``clamp``: clip G(z) to [0, 1]; ``z_init``: start latent (B, *latent shape), else N(0, I);
+    ``callback``: called after each evaluation with dict(i, x, residual_ratio) (monitoring only;
+    a benchmark may compute an oracle diagnostic from it — the solver never sees the truth)."""
     steps: int = 3
     sigmas: tuple | list | None = None
     sampler: str = "auto"
@@ -68,8 +71,11 @@ class DMPlugOptions:
     z_weight: float = 0.0
     clamp: bool = True
     z_init: torch.Tensor | None = None
+    callback: Callable | None = None
 
     def __post_init__(self):
+        if self.callback is not None and not callable(self.callback):
+            raise TypeError(f"callback must be callable, got {type(self.callback).__name__}")
         if self.stop not in STOP_RULES:
             raise ValueError(f"unknown stop rule {self.stop!r}; known: {', '.join(STOP_RULES)}")
         if self.sampler not in SAMPLERS:
@@ -247,6 +253,8 @@ def dmplug(problem, y, prior, o: DMPlugOptions, generator, progress):
         hist["objective"].append(float(f.sum()))
         hist["residual_ratio"].append((r2 / (m * max(problem.sigma_y, 1e-30) ** 2)).tolist()
                                       if problem.sigma_y > 0 else r2.tolist())
+        if o.callback is not None:
+            o.callback({"i": it, "x": x, "residual_ratio": hist["residual_ratio"][-1]})
         if bool(done.all()):
             break
         # Adam on z (Kingma & Ba 2015), β = (0.9, 0.999); stopped elements keep their frozen output
