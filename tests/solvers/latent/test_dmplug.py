@@ -12,6 +12,7 @@ import genprior as gp
 from genprior.nets.unet import UNet
 from genprior.priors import LinearGaussianGenerator
 from genprior.priors.diffusion import NetworkDiffusionPrior
+from genprior.priors.fewstep import FewStepGenerator
 from genprior.solvers.latent import dmplug as dm
 
 D = torch.float64
@@ -31,7 +32,7 @@ def test_gradient_reaches_z_through_all_network_calls():
     pb = gp.tasks.make("cs", image_shape=(1, 8, 8), ratio=0.5, sigma_y=0.05)
     g = torch.Generator().manual_seed(1)
     y = pb.measure(torch.rand(2, 1, 8, 8, generator=g, dtype=D), generator=g)
-    G = dm.DDIMGenerator(prior, [2.0, 0.5, 0.05], (1, 8, 8))
+    G = FewStepGenerator(prior, 3, [2.0, 0.5, 0.05]).generate
     fg = dm.objective(pb, y, G, sigma=0.05, z_weight=0.3, clamp=False)
     z = torch.randn(2, 1, 8, 8, generator=g, dtype=D)
     prior.nfe = 0
@@ -45,7 +46,7 @@ def test_gradient_reaches_z_through_all_network_calls():
         an = (grad * v).flatten(1).sum(1)
         assert torch.allclose(fd, an, rtol=1e-6, atol=1e-8), (fd, an)
     # the last network call matters: a generator stopping one call earlier gives another gradient
-    G2 = dm.DDIMGenerator(prior, [2.0, 0.5], (1, 8, 8))
+    G2 = FewStepGenerator(prior, 2, [2.0, 0.5]).generate
     _, grad2, _, _ = dm.objective(pb, y, G2, sigma=0.05, z_weight=0.3, clamp=False)(z)
     assert (grad2 - grad).abs().max() > 1e-6 * grad.abs().max()
 
@@ -58,10 +59,19 @@ def test_ddim_generator_is_the_eta0_walk():
     for k in range(3):
         x0 = prior.x0(x, sig[k])
         x = x0 + sig[k + 1] / sig[k] * (x - x0) if k < 2 else x0
-    assert torch.allclose(dm.DDIMGenerator(prior, sig, (1, 8, 8))(z), x, atol=1e-12, rtol=0)
+    fs = FewStepGenerator(prior, 3)
+    assert fs.sigmas == pytest.approx(sig) and fs.latent_shape == (1, 8, 8) and fs.capabilities >= {"generate"}
+    assert torch.allclose(fs.generate(z), x, atol=1e-12, rtol=0)
     pb = gp.tasks.make("denoise", image_shape=(1, 8, 8), sigma_y=0.1)
-    Gd, lshape, calls, name = dm.make_generator(pb, prior, dm.DMPlugOptions())
-    assert name == "ddim" and calls == 3 and Gd.sigmas == pytest.approx(sig) and lshape == (1, 8, 8)
+    Gd, name = dm.make_generator(prior, dm.DMPlugOptions())
+    assert name == "ddim" and Gd.steps == 3 and Gd.latent_shape == (1, 8, 8)
+    with pytest.raises(ValueError, match="decreasing"):
+        FewStepGenerator(prior, 2, [0.5, 2.0])
+    # csgm through the few-step generator ("CSGM with a few-step generator") runs and counts its calls
+    g = torch.Generator().manual_seed(4)
+    y = pb.measure(torch.rand(1, 1, 8, 8, generator=g, dtype=D), generator=g)
+    res = gp.solve(pb, y, "csgm", fs, generator=g, max_iter=3)
+    assert res.nfe == 3 * 5 and bool(torch.isfinite(res.x).all())    # 4 objective evaluations + the final G
 
 
 def linear_problem(sigma=0.1, k=3, B=4, seed=0):

@@ -7,7 +7,7 @@ by Adam (lr 1e-2 in the reference), backpropagating through the K network calls.
 
 G(z): for a prior with ``x0`` (a diffusion prior, or a consistency model used as one) DDIM with
 η = 0 (Song et al. 2021) on K levels σ_0 > ... > σ_{K-1} (image scale; default the prior's own
-Karras grid ``prior.sigmas(K)``, σ_max to σ_min):
+Karras grid ``prior.sigmas(K)``, σ_max to σ_min; :class:`genprior.priors.fewstep.FewStepGenerator`):
 
     x_0 = σ_0 z,  x̂ = x0(x_k, σ_k),  x_{k+1} = x̂ + (σ_{k+1}/σ_k)(x_k - x̂),  G(z) = x̂ at k = K-1;
 
@@ -40,7 +40,7 @@ from typing import Callable
 import torch
 
 from ..._checks import check_finite_step, check_nonneg, check_positive
-from ...schedules.samplers import ddim_step
+from ...priors.fewstep import FewStepGenerator
 from ..base import Result, progress_range, register
 from .common import flat_sq, randn, sigma_of
 
@@ -92,44 +92,21 @@ class DMPlugOptions:
                 raise ValueError(f"sigmas must be {self.steps} positive decreasing levels, got {self.sigmas}")
 
 
-class DDIMGenerator:
-    """x = G(z): K-step DDIM (η = 0) of an x0-prior from x = σ_0 z; K network calls, differentiable."""
-
-    def __init__(self, prior, sigmas, image_shape):
-        self.prior, self.sigmas = prior, [float(s) for s in sigmas]
-        self.latent_shape = tuple(image_shape)
-
-    def __call__(self, z):
-        s = self.sigmas
-        x = s[0] * z
-        for k in range(len(s)):
-            x0 = self.prior.x0(x, s[k])
-            if k == len(s) - 1:
-                return x0
-            x = ddim_step(x, x0, torch.tensor(s[k], dtype=x.dtype), torch.tensor(s[k + 1], dtype=x.dtype), 0.0)
-
-
-def make_generator(problem, prior, o: DMPlugOptions):
-    """(G, latent_shape, K network calls per G, sampler name) for the options and prior."""
+def make_generator(prior, o: DMPlugOptions):
+    """(G, sampler name): G has ``generate``, ``latent_shape`` and ``steps`` (network calls per G;
+    1 when absent). DDIM wraps an x0-prior in :class:`FewStepGenerator`; ``generate`` uses the
+    prior itself."""
     caps = getattr(prior, "capabilities", frozenset())
     sampler = o.sampler
     if sampler == "auto":
         sampler = "generate" if "generate" in caps else "ddim"
+    need = "generate" if sampler == "generate" else "x0"
+    if need not in caps:
+        raise TypeError(f"dmplug with sampler={sampler!r} needs a prior with {need}; {type(prior).__name__} "
+                        f"offers {', '.join(sorted(caps)) or 'nothing'}")
     if sampler == "generate":
-        if "generate" not in caps:
-            raise TypeError(f"dmplug with sampler='generate' needs a prior with generate; {type(prior).__name__} "
-                            f"offers {', '.join(sorted(caps))}")
-        calls = int(getattr(prior, "steps", 1))
-        return prior.generate, tuple(prior.latent_shape), calls, "generate"
-    if "x0" not in caps:
-        raise TypeError(f"dmplug with sampler='ddim' needs a prior with x0; {type(prior).__name__} "
-                        f"offers {', '.join(sorted(caps))}")
-    if o.sigmas is not None:
-        sig = [float(v) for v in o.sigmas]
-    else:
-        full = prior.sigmas(int(o.steps))
-        sig = [float(v) for v in full[:int(o.steps)]]
-    return DDIMGenerator(prior, sig, problem.x_shape), tuple(problem.x_shape), len(sig), "ddim"
+        return prior, "generate"
+    return FewStepGenerator(prior, int(o.steps), o.sigmas), "ddim"
 
 
 def noise_count(problem, y: torch.Tensor) -> torch.Tensor:
@@ -205,7 +182,8 @@ def dmplug(problem, y, prior, o: DMPlugOptions, generator, progress):
     ||A x - y||² ≤ τ m σ_y² or ES-WMV (never by the truth)."""
     if prior is None:
         raise ValueError("method 'dmplug' needs a prior with x0 (diffusion) or generate (consistency); got None")
-    G, lshape, calls, sampler = make_generator(problem, prior, o)
+    gen_obj, sampler = make_generator(prior, o)
+    G, lshape, calls = gen_obj.generate, tuple(gen_obj.latent_shape), int(getattr(gen_obj, "steps", 1))
     B = y.shape[0]
     rdtype = y.real.dtype
     stop = o.stop
@@ -279,5 +257,5 @@ def dmplug(problem, y, prior, o: DMPlugOptions, generator, progress):
             "noise_count": m.tolist(), "final_residual_ratio": hist["residual_ratio"][-1], "z": z.detach(),
             "network_forward": forward_calls, "network_backward": iters * calls}
     if sampler == "ddim":
-        info["sigmas"] = list(G.sigmas)
+        info["sigmas"] = list(gen_obj.sigmas)
     return Result(x=x_out, nfe=forward_calls + iters * calls, history=hist, info=info)
