@@ -80,6 +80,7 @@ def run(problem, y, x, method, prior, opts, seed=0, oracle=False):
         out["stop_rule"] = r.info["stop_rule"]
         out["stop_iteration"] = r.info["stop_iteration"]
         out["rule_met"] = r.info["rule_met"]
+        out["final_residual_ratio"] = [round(float(v), 4) for v in r.info["final_residual_ratio"]]
         if trace:
             per = torch.tensor(trace)                                      # (iterations, B)
             out["oracle_psnr_diagnostic"] = float(per.max(0).values.mean())
@@ -119,7 +120,7 @@ def solve_mode(args):
                 if name in ("dps", "dds", "pigdm"):          # the teacher's tuned weight, fewer steps
                     opts = {**tuned_options(args.prior, task, name), **opts}
                 if name == "dmplug":
-                    opts.update(max_iter=args.dmplug_iters, tau=args.tau)
+                    opts.update(max_iter=args.dmplug_iters, tau=args.tau, lr=args.dmplug_lr)
             try:
                 res = run(problem, y, x_all, name, use, opts, oracle=(name == "dmplug" and args.oracle))
             except FloatingPointError as e:
@@ -259,6 +260,7 @@ def main():
     s.add_argument("--images", type=int, default=4)
     s.add_argument("--dmplug-iters", type=int, default=500)
     s.add_argument("--tau", type=float, default=1.1)
+    s.add_argument("--dmplug-lr", type=float, default=1e-2, help="Adam step on z (reference 1e-2)")
     s.add_argument("--baseline-steps", type=int, default=None, help="override the baselines' steps (smoke runs)")
     s.add_argument("--oracle", action=argparse.BooleanOptionalAction, default=True,
                    help="record DMPlug's oracle PSNR diagnostic")
