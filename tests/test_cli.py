@@ -194,7 +194,7 @@ def test_cli_rerun_reproduces_bit_for_bit(tmp_path, capsys):
     assert m["seed"] == 7 and m["dtype"] == "float64" and m["num_samples"] == 2
     assert m["resolved_method_options"] == {"zeta": 0.2, "steps": 3, "schedule": "edm", "sigma_max": None,
                                             "sigma_min": None, "num_samples": 2, "eta": 1.0}
-    assert m["resolved_task_options"] == {"n_angles": 8}
+    assert m["resolved_task_options"] == {"n_angles": 8, "circle": False}
     sha = hashlib.sha256((prior / "model.safetensors").read_bytes()).hexdigest()
     assert m["prior_checkpoint"]["checkpoint_sha256"] == sha and m["genprior_version"] == gp.__version__
     assert "git_commit" in m and m["threads"] >= 1

@@ -67,6 +67,10 @@ def cmd_train(args) -> int:
     import torch
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.family == "consistency":
+        return _train_consistency(args)
+    if args.data is None:
+        raise GenpriorError(f"genprior train {args.family}: --data is required")
     if args.family in ("gan", "vae", "flow", "ebm"):
         return _train_generative(args)
     if args.family == "amortized":
@@ -80,6 +84,19 @@ def cmd_train(args) -> int:
                                attn_levels=_int_tuple(args.attn_levels), seed=args.seed, save_every=args.save_every,
                                sample_every=args.sample_every, name=args.name or "")
     train_diffusion(cfg, progress=_progress(args))
+    return 0
+
+
+def _train_consistency(args) -> int:
+    """``genprior train consistency --teacher NAME``: consistency distillation (training/consistency.py)."""
+    from .training.consistency import ConsistencyTrainConfig, train_consistency
+    if not args.teacher:
+        raise SystemExit("genprior train consistency: --teacher is required (a diffusion prior name or folder)")
+    kw = {k: v for k, v in dict(batch_size=args.batch_size, lr=args.lr, ema_decay=args.ema, bins=args.bins,
+                                target_ema=args.target_ema, loss=args.loss).items() if v is not None}
+    train_consistency(ConsistencyTrainConfig(teacher=args.teacher, out=args.out, data=args.data or "", steps=args.steps,
+                                             seed=args.seed, save_every=args.save_every, sample_every=args.sample_every,
+                                             name=args.name or "", **kw), progress=not args.no_progress)
     return 0
 
 
@@ -107,7 +124,7 @@ def _train_amortized(args) -> int:
     """``genprior train amortized --task T [--task-opt k=v] [--sigma-y S] [--model diffusion|mmse]``."""
     from .training.amortized import AmortizedTrainConfig, train_amortized
     if not args.task:
-        raise SystemExit("train amortized needs --task (e.g. sr4, ct)")
+        raise GenpriorError("train amortized needs --task (e.g. sr4, ct)")
     cfg = AmortizedTrainConfig(task=args.task, data=args.data, out=args.out, model=args.model,
                                task_options=_parse_opts(args.task_opt), sigma_y=args.sigma_y or 0.01,
                                condition=args.condition, steps=args.steps, batch_size=args.batch_size or 32,
@@ -267,8 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a prior (resumes from OUT if a training state is there)",
                        formatter_class=_HelpFormatter)
-    t.add_argument("family", choices=["diffusion", "gan", "vae", "flow", "ebm", "amortized"])
-    t.add_argument("--data", required=True, help="phantoms64, fashion28, fashion32, animal32, digits8 or a folder")
+    t.add_argument("family", choices=["diffusion", "gan", "vae", "flow", "ebm", "amortized", "consistency"])
+    t.add_argument("--data", default=None, help="phantoms64, fashion28, fashion32, animal32, digits8 or a folder "
+                   "(required but for consistency, which defaults to the teacher's data)")
+    t.add_argument("--teacher", default=None, help="consistency: the diffusion prior to distil (name or folder)")
+    t.add_argument("--bins", type=int, default=None, help="consistency: Karras grid size N (18)")
+    t.add_argument("--target-ema", type=float, default=None, help="consistency: target network EMA mu (0.95)")
+    t.add_argument("--loss", choices=["pseudo_huber", "l2"], default=None, help="consistency: distance (pseudo_huber)")
     t.add_argument("--out", required=True)
     t.add_argument("--steps", type=_positive_int, default=10000, help="training steps (>= 1)")
     t.add_argument("--batch-size", type=int, default=None, help="default 32 (diffusion), 64 (others)")

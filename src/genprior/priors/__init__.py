@@ -6,7 +6,9 @@ from .gmm import GaussianMixture
 from .analytic import GaussianEnergy, LinearGaussianGenerator
 from .classical import (BM3D, DCTL1, DWT2, TV, NLMeans, PatchLowRank, SmoothTV, Tikhonov,  # noqa: F401
                         WaveletFrameL1, WaveletL1, Wiener)
+from .consistency import ConsistencyPrior
 from .ebm import EBMPrior
+from .fewstep import FewStepGenerator
 from .flow import FlowPrior
 from .gan import GANPrior
 from .latent import LatentPrior
@@ -16,4 +18,5 @@ from .registry import load, names, shipped
 __all__ = ["Prior", "require", "CAPABILITIES", "DiffusionPrior", "NetworkDiffusionPrior", "GaussianMixture", "GaussianEnergy",
            "LinearGaussianGenerator", "load", "Tikhonov", "TV",
            "SmoothTV", "WaveletL1", "WaveletFrameL1", "DCTL1", "DWT2", "PatchLowRank", "NLMeans", "BM3D", "Wiener",
-           "names", "shipped", "AmortizedPrior", "LatentPrior", "GANPrior", "VAEPrior", "FlowPrior", "EBMPrior"]
+           "names", "shipped", "AmortizedPrior", "LatentPrior", "GANPrior", "VAEPrior", "FlowPrior", "EBMPrior",
+           "ConsistencyPrior", "FewStepGenerator"]

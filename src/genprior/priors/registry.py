@@ -22,17 +22,22 @@ def names() -> list[str]:
     return sorted(set(shipped()) | set(FACTORIES.names()))
 
 
-def load_checkpoint_prior(path, *, dtype=None):
-    """A prior from a genprior checkpoint folder (config.json + model.safetensors)."""
+def load_checkpoint_prior(path, *, dtype=None, **options):
+    """A prior from a genprior checkpoint folder (config.json + model.safetensors). ``options``:
+    only for consistency models (``steps``, ``step_sigmas`` of their generator)."""
     import torch
     from ..nets.checkpoint import CheckpointError, load_checkpoint, read_config
     from .diffusion import NetworkDiffusionPrior
     cfg = read_config(path)
     kind = cfg.get("kind")
+    if options and kind != "consistency":
+        raise TypeError(f"{path}: a {kind!r} checkpoint takes no options {sorted(options)}")
     if kind in ("gan", "vae", "flow", "ebm"):
         return _load_generative(path, cfg, dtype=dtype or torch.float32)
     if kind == "amortized":
         return _load_amortized(path, cfg, dtype=dtype or torch.float32)
+    if kind == "consistency":
+        return _load_consistency(path, dtype=dtype or torch.float32, **options)
     if kind != "diffusion":
         raise CheckpointError(f"{path}: unsupported checkpoint kind {kind!r}")
     for key in ("parameterization", "sigma_data", "image_shape"):
@@ -46,6 +51,24 @@ def load_checkpoint_prior(path, *, dtype=None):
                                  scale=scale, shift=lo - dlo * scale, image_shape=cfg["image_shape"],
                                  sigma_min=cfg.get("sigma_min", 0.002), sigma_max=cfg.get("sigma_max", 80.0),
                                  config=cfg, name=cfg.get("name", Path(path).name))
+
+
+def _load_consistency(path, *, dtype, steps: int = 1, step_sigmas=None):
+    """A consistency model (priors/consistency.py) distilled by ``genprior train consistency``."""
+    from ..nets.checkpoint import CheckpointError, load_checkpoint
+    from .consistency import ConsistencyPrior
+    net, cfg = load_checkpoint(path, dtype=dtype)
+    for key in ("sigma_data", "image_shape"):
+        if key not in cfg:
+            raise CheckpointError(f"{path}/config.json: missing {key!r}")
+    net.requires_grad_(False)
+    lo, hi = cfg.get("network_range", [-1.0, 1.0])
+    dlo, dhi = cfg.get("data_range", [0.0, 1.0])
+    scale = (hi - lo) / (dhi - dlo)
+    return ConsistencyPrior(net, sigma_data=cfg["sigma_data"], scale=scale, shift=lo - dlo * scale,
+                            image_shape=cfg["image_shape"], sigma_min=cfg.get("sigma_min", 0.002),
+                            sigma_max=cfg.get("sigma_max", 80.0), steps=steps, step_sigmas=step_sigmas, config=cfg,
+                            name=cfg.get("name", Path(path).name))
 
 
 def _load_generative(path, cfg, *, dtype):
