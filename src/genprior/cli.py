@@ -91,7 +91,7 @@ def _train_consistency(args) -> int:
     """``genprior train consistency --teacher NAME``: consistency distillation (training/consistency.py)."""
     from .training.consistency import ConsistencyTrainConfig, train_consistency
     if not args.teacher:
-        raise SystemExit("genprior train consistency: --teacher is required (a diffusion prior name or folder)")
+        raise GenpriorError("genprior train consistency: --teacher is required (a diffusion prior name or folder)")
     kw = {k: v for k, v in dict(batch_size=args.batch_size, lr=args.lr, ema_decay=args.ema, bins=args.bins,
                                 target_ema=args.target_ema, loss=args.loss).items() if v is not None}
     train_consistency(ConsistencyTrainConfig(teacher=args.teacher, out=args.out, data=args.data or "", steps=args.steps,
