@@ -1,6 +1,18 @@
 """DPS, diffusion posterior sampling (Chung et al. 2023, Alg. 1): an ancestral (DDPM) step, then
-x' <- x' - zeta w_k grad_x ||y - A x0(x)||, the norm not squared (the reference code's effective
-step zeta / ||r||), one norm per batch element."""
+x' <- x' - zeta c_k w_k grad_x ||y - A x0(x)||, the norm not squared (the reference code's
+effective step zeta / ||r||), one norm per batch element.
+
+The per-step scale c_k (``weighting``), in the sigma form x = x0 + s eps on the prior's image scale:
+
+* ``"variance"`` (default): c_k = s_k² - s_{k+1}², the variance the ancestral step removes. This
+  is the guidance term -zeta grad ||r|| taken as a score and integrated by the DDPM step, as in
+  deepinv's ``DPS`` (VP-SDE + ancestral solver; its ``weight`` is zeta here: on a VP grid the
+  step x_{t-1} = mu(x_t) + s_{t-1} s_t (s_t² - s_{t-1}²)/s_t²... reduces to exactly this in the
+  sigma form, see ``tests/solvers/diffusion/test_dps.py``). The step vanishes as s -> 0, so the
+  last steps no longer kick the sample off the noise floor (a constant step of norm zeta does).
+* ``"constant"``: c_k = 1, the reference code's constant zeta (which on its VP grid is a step
+  zeta / (sqrt(abar_t) sqrt(abar_{t-1})) in sigma form; kept for comparison).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,32 +20,68 @@ from typing import ClassVar
 
 import torch
 
+from ..._checks import SIGMA_FLOOR
 from ...schedules.samplers import ddim
 from ..base import register
 from .dc import DCStep
 from .loop import NEEDS, DiffusionOptions, run_split
 
+WEIGHTINGS = ("variance", "constant")
+
+
+def step_scale(weighting: str, s, s_next, m: int, sigma_y: float) -> float:
+    """c_k of the DPS step between levels s and s_next for m measurements with noise sigma_y (see
+    the module docstring)."""
+    if weighting == "variance":
+        return (float(s) ** 2 - float(s_next) ** 2) * m ** 0.5 / max(float(sigma_y), SIGMA_FLOOR)
+    return 1.0
+
+
+def measured(A, y: torch.Tensor) -> int:
+    """m, the number of measured entries per batch element (inpainting and MRI keep the unmeasured
+    ones as zeros in y: ``measurement_support``)."""
+    support = A.measurement_support(y[:1])
+    if support is None:
+        return y[0].numel()
+    return int(round(float(torch.broadcast_to(support, y[:1].shape).sum())))
+
 
 @dataclass(kw_only=True)
 class DPSGradient(DCStep):
-    """x' <- x' - zeta w_k grad_x ||y - A x0(x)|| (per batch element)."""
+    """x' <- x' - zeta c_k w_k grad_x ||y - A x0(x)|| (per batch element); c_k from ``weighting``;
+    ``clip_x0`` clamps x0 to [0, 1] inside the likelihood."""
 
-    zeta: float = 0.5
+    zeta: float | None = None          # None: the default of ``weighting`` (ZETA_DEFAULT)
+    weighting: str = "variance"        # variance | constant
+    clip_x0: bool = False
 
     needs_grad: ClassVar[bool] = True
     name: ClassVar[str] = "dps"
 
     def __post_init__(self):
+        if self.weighting not in WEIGHTINGS:
+            raise ValueError(f"unknown DPS weighting {self.weighting!r}; known: {', '.join(WEIGHTINGS)}")
+        if self.zeta is None:
+            self.zeta = ZETA_DEFAULT[self.weighting]
         self.zeta = float(self.zeta)
+        if not self.zeta >= 0:
+            raise ValueError(f"zeta must be >= 0, got {self.zeta}")
         super().__post_init__()
 
     def after(self, ctx, x_next):
         with torch.enable_grad():
-            r = ctx.y - ctx.problem.operator.apply(ctx.x0)
+            x0 = ctx.x0.clamp(0, 1) if self.clip_x0 else ctx.x0
+            r = ctx.y - ctx.problem.operator.apply(x0)
             norms = torch.sqrt((r.abs() ** 2).reshape(r.shape[0], -1).sum(1))
             (g,) = torch.autograd.grad(norms.sum(), ctx.x)
         ctx.counters["vjp"] = ctx.counters.get("vjp", 0) + 1
-        return x_next - self.zeta * ctx.weight * g
+        c = step_scale(self.weighting, ctx.sigma, ctx.sigma_next, measured(ctx.problem.operator, ctx.y),
+                       ctx.problem.sigma_y)
+        return x_next - self.zeta * c * ctx.weight * g
+
+
+#: default zeta per weighting
+ZETA_DEFAULT = {"variance": 0.3, "constant": 0.5}
 
 
 @dataclass(kw_only=True)
@@ -45,5 +93,5 @@ class DPSOptions(DiffusionOptions, DPSGradient):
 @register("dps", DPSOptions, needs=NEEDS)
 def dps(problem, y, prior, o: DPSOptions, generator, progress):
     """Diffusion posterior sampling (Chung et al. 2023, Alg. 1): ancestral step, then
-    x' -= zeta grad_x ||y - A x0(x)|| (per sample)."""
+    x' -= zeta c_k grad_x ||y - A x0(x)|| (per sample), c_k = s_k² - s_{k+1}² by default."""
     return run_split(prior, problem, y, o, ddim(o.eta), o, generator, progress, "dps")
