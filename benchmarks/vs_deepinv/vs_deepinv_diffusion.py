@@ -53,6 +53,7 @@ def main():
     ap.add_argument("--ddrm-steps", type=int, default=20)
     ap.add_argument("--out", default="benchmarks/vs_deepinv/vs_deepinv_diffusion.json")
     ap.add_argument("--libs", default="deepinv,genprior")
+    ap.add_argument("--defaults-only", action="store_true", help="only the at-defaults rows on the test images")
     ap.add_argument("--grid", action="append", default=[], metavar="LIB/METHOD=W1,W2,...",
                     help="another start grid, e.g. deepinv/dps=10,30,100")
     args = ap.parse_args()
@@ -148,6 +149,9 @@ def main():
     for method in args.methods.split(","):
         for lib in args.libs.split(","):
             _, grid, upper, _ = GRIDS[(lib, method)]
+            if args.defaults_only:
+                summary[f"{lib}/{method}"] = {"test_defaults": record(lib, method, "test", None, "defaults")}
+                continue
             scores = {w: record(lib, method, "val", w, "grid") for w in grid}
             for _ in range(4):           # extend until the best is interior (or at the upper bound)
                 ws = sorted(scores)
