@@ -79,6 +79,7 @@ ZETA_DEFAULT = {"variance": 0.1, "constant": 0.5}
 @dataclass(kw_only=True)
 class DPSOptions(DiffusionOptions, DPSGradient):
     steps: int = 100
+    schedule: str = "vp"           # DDPM's grid (as in DPS and deepinv): +5 dB over EDM's on validation CT
     eta: float = 1.0               # DDIM eta of the prior step (1 = DDPM ancestral, as in DPS)
 
 
