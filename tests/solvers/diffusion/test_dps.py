@@ -13,7 +13,7 @@ D = D64 = torch.float64
 
 
 def test_posterior_mean_on_gaussian_prior(check_posterior_mean):
-    """zeta = 0.3: the image-tuned default 0.1 under-weights this 3-measurement case (error 0.30)."""
+    """zeta = 0.3: the image-tuned default 0.05 under-weights this 3-measurement case (0.1: error 0.30)."""
     check_posterior_mean("dps", {"zeta": 0.3}, 0.2)
 
 
