@@ -99,3 +99,23 @@ def test_samples_reach_the_noise_floor(gaussian_case):
                          generator=torch.Generator().manual_seed(1))
             res[w] = float((r.samples[:, 0] @ A.T - y).norm(dim=1).mean()) / floor
         assert res["variance"] < 3 and res["constant"] > 10, (sigma_y, res)
+
+
+def test_clip_x0_stops_the_gradient_outside_the_data_range():
+    """clip_x0 clamps x0 to [0, 1] in the likelihood: where x0 is out of range the step is zero."""
+    g = torch.Generator().manual_seed(0)
+    A = gp.operators.Matrix(torch.randn(3, 5, generator=g, dtype=D64))
+    problem = gp.InverseProblem(A, 0.1)
+    prior = gp.priors.GaussianMixture(torch.full((1, 5), 3.0, dtype=D64), None, 0.1)   # x0 near 3
+    x_val = 3.0 + 0.1 * torch.randn(2, 5, generator=g, dtype=D64)
+    y = torch.randn(2, 3, generator=g, dtype=D64)
+
+    def step(clip):
+        x = x_val.clone().requires_grad_(True)
+        with torch.enable_grad():
+            x0 = prior.x0(x, torch.tensor(0.1, dtype=D64))
+        ctx = StepContext(0, torch.tensor(0.1), torch.tensor(0.05), x, x0, y, problem, 1.0, None, {})
+        return DPSGradient(clip_x0=clip).after(ctx, torch.zeros(2, 5, dtype=D64))
+
+    assert torch.equal(step(True), torch.zeros(2, 5, dtype=D64))
+    assert float(step(False).abs().max()) > 1e-3

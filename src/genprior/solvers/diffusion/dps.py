@@ -81,7 +81,7 @@ ZETA_DEFAULT = {"variance": 0.05, "constant": 0.5}
 class DPSOptions(DiffusionOptions, DPSGradient):
     steps: int = 100
     schedule: str = "vp"           # DDPM's grid (as in DPS and deepinv): +5 dB over EDM's on validation CT
-    # (on stiff low-noise problems, zeta (s² - s'²) ||A||² > sigma_y ||r|| at its last level 0.005
+    # (on stiff low-noise problems, zeta (s² - s'²) ||A||² > sigma_y² ||r|| at its last level 0.005
     # on [0, 1], EDM's finer last levels are stable where it is not: schedule="edm")
     eta: float = 1.0               # DDIM eta of the prior step (1 = DDPM ancestral, as in DPS)
 
