@@ -25,8 +25,8 @@ METHODS = ["mle", "tv", "dps", "mcg", "score_sde", "pigdm", "dds", "diffpir", "d
 # small grids searched on the validation images (first value = default when --tune is off)
 GRIDS = {
     "tv": {"lam": None},          # filled from sigma_y below
-    "dps": {"zeta": [0.1, 0.3, 1.0]},
-    "mcg": {"zeta": [0.1, 0.3, 1.0]},
+    "dps": {"zeta": [0.05, 0.015, 0.15]},    # weighting "variance" (issue 11): zeta / sigma_y² per unit variance
+    "mcg": {"zeta": [0.05, 0.015, 0.15]},
     "diffpir": {"lam": [0.1, 1.0, 10.0]},
     "dds": {"gamma": [1.0, 10.0, 100.0]},
     "reddiff": {"lam": [0.05, 0.25, 1.0]},

@@ -31,7 +31,7 @@ CLASSICAL_METHODS = [("mle", {}), ("tikhonov", {"L": "gradient"}), ("tikhonov", 
                      ("tv", {"solver": "pdhg", "max_iter": 100}), ("wavelet", {}), ("wavelet", {"shifts": 1}),
                      ("dct", {}), ("pnp_hqs", {"prior": "nlm"}), ("pnp_admm", {"prior": "nlm", "max_iter": 5, "min_iter": 2}),
                      ("red", {"prior": "nlm", "max_iter": 20})]
-GMM_METHODS = {"dps": {"zeta": 8.0}, "mcg": {"zeta": 8.0}, "score_sde": {}, "pigdm": {}, "dds": {}, "diffpir": {},
+GMM_METHODS = {"dps": {"zeta": 8.0, "weighting": "constant"}, "mcg": {"zeta": 8.0, "weighting": "constant"}, "score_sde": {}, "pigdm": {}, "dds": {}, "diffpir": {},
                "ddrm": {}, "daps": {}, "reddiff": {"lr": 2.0},
                "split": {"prior_step": "ddpm", "dc": "prox", "dc_options": {"lam": 1.0}}}
 DIFFUSION_CELLS = {
@@ -104,8 +104,11 @@ def run_diffusion(rows):
                 if m == "ddrm" and not p.operator.has_svd:
                     continue
                 kw = {"steps": 20, "num_samples": 2}
-                if m in ("dps", "mcg"):
+                if m in ("dps", "mcg"):     # the step of the restructuring (issue 11 changed the default)
                     kw["zeta"] = 0.1 if task == "ct" else 1.0
+                    kw["weighting"] = "constant"
+                if m == "diffpir":
+                    kw["zeta"] = 0.3                # the restructuring's default (issue 11: by operator kind)
                 t = time.perf_counter()
                 try:
                     r = gp.solve(p, y, method=m, prior=prior, generator=torch.Generator().manual_seed(3), **kw)

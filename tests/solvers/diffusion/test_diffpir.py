@@ -3,8 +3,9 @@ import pytest
 import torch
 
 from genprior.priors.diffusion import NetworkDiffusionPrior
-from genprior.solvers.diffusion.diffpir import DiffPIROptions, ProxStep, start_sigma
+from genprior.solvers.diffusion.diffpir import ZETA_DEFAULT, DiffPIROptions, ProxStep, default_zeta, start_sigma
 from genprior.solvers.diffusion.loop import sigmas_for
+from genprior.solvers.map.common import operator_kind
 
 
 def test_posterior_mean_on_gaussian_prior(check_posterior_mean):
@@ -35,4 +36,17 @@ def test_start_level_follows_the_prior(gaussian_case):
 
 def test_options_are_the_dc_step():
     o = DiffPIROptions(lam=2.0, skip_sigma=0.1)
-    assert isinstance(o, ProxStep) and o.lam == 2.0 and o.skip_sigma == 0.1 and o.zeta == 0.3
+    assert isinstance(o, ProxStep) and o.lam == 2.0 and o.skip_sigma == 0.1 and o.zeta is None
+    with pytest.raises(ValueError, match="zeta"):
+        DiffPIROptions(zeta=1.5)
+
+
+def test_zeta_default_follows_the_operator_kind():
+    """zeta comes from ZETA_DEFAULT by operator kind (not the task's name); a given zeta wins."""
+    import genprior as gp
+    for task, opts in (("inpaint_random", {"keep": 0.3}), ("ct", {"n_angles": 8}), ("sr4", {"factor": 4})):
+        p = gp.tasks.make(task, (1, 16, 16), sigma_y=0.01, **opts)
+        assert default_zeta(p, None) == ZETA_DEFAULT[operator_kind(p.operator)]
+        assert default_zeta(p, 0.2) == 0.2
+    p = gp.InverseProblem(gp.operators.Matrix(torch.eye(3)), 0.1)
+    assert default_zeta(p, None) == ZETA_DEFAULT["default"] == 0.3
