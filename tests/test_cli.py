@@ -140,8 +140,8 @@ def test_cli_solve_help_gives_each_flag_and_its_default():
 def test_cli_info(capsys):
     assert main(["info", "dps"]) == 0
     out = capsys.readouterr().out
-    assert "zeta: float = 0.5" in out and "steps: int = 100" in out and "needs x0" in out
-    assert "schedule: str = 'edm'  # edm | vp" in out                 # the field's comment
+    assert "zeta: float | None = None" in out and "steps: int = 100" in out and "needs x0" in out
+    assert "weighting: str = 'variance'  # variance | constant" in out     # the field's comment
     main(["info", "ct"])
     assert "n_angles: int = 60" in capsys.readouterr().out
     main(["info", "tv"])
@@ -192,8 +192,9 @@ def test_cli_rerun_reproduces_bit_for_bit(tmp_path, capsys):
                  "--seed", "7", "--sigma-y", "0.05", "--dtype", "float64", "--out", str(out), "--no-progress"]) == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["seed"] == 7 and m["dtype"] == "float64" and m["num_samples"] == 2
-    assert m["resolved_method_options"] == {"zeta": 0.2, "steps": 3, "schedule": "edm", "sigma_max": None,
-                                            "sigma_min": None, "num_samples": 2, "eta": 1.0}
+    assert m["resolved_method_options"] == {"zeta": 0.2, "steps": 3, "schedule": "vp", "sigma_max": None,
+                                            "sigma_min": None, "num_samples": 2, "eta": 1.0,
+                                            "weighting": "variance", "clip_x0": False}
     assert m["resolved_task_options"] == {"n_angles": 8, "circle": False}
     sha = hashlib.sha256((prior / "model.safetensors").read_bytes()).hexdigest()
     assert m["prior_checkpoint"]["checkpoint_sha256"] == sha and m["genprior_version"] == gp.__version__
