@@ -7,3 +7,4 @@ from . import latent as _latent  # noqa: F401  (registers csgm, flow_map, ebm_ma
 from . import mcmc as _mcmc  # noqa: F401  (registers langevin)
 
 __all__ = ["Result", "solve", "names", "register", "method_info", "SOLVERS"]
+from . import smc as _smc  # noqa: F401  (registers mcgdiff, fps, tds)
