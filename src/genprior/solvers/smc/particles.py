@@ -34,18 +34,22 @@ class SMCOptions(DiffusionOptions):
     F = ceil(S / N) independent filters per measurement (so N >= S is one filter), each drawn by
     systematic resampling from a filter's final weights. ``ess_threshold``: resample when
     ESS < threshold N (1: every step, 0: never). ``eta``: the kernel's stochasticity (> 0, so that
-    the proposal has a density). ``weights=False`` drops the importance weights (an ablation for
-    tests; not exact)."""
+    the proposal has a density). ``weights``: "exact" (default); the ablations "none" (no
+    importance weights) and "partial" (the SVD filters: the proposal's normaliser Z only, without
+    dividing by the previous twist, as FPS's paper weights; TDS: without the p/q ratio) are
+    not exact and exist for tests."""
 
     steps: int = 100
     particles: int = 64
     ess_threshold: float = 0.5
     eta: float = 1.0
-    weights: bool = True
+    weights: str = "exact"
     kernel_var: str = "tweedie"
 
     def __post_init__(self):
         super().__post_init__()
+        if self.weights not in ("exact", "none", "partial"):
+            raise ValueError(f"weights must be 'exact', 'none' or 'partial', got {self.weights!r}")
         if self.kernel_var not in ("tweedie", "ddpm"):
             raise ValueError(f"kernel_var must be 'tweedie' or 'ddpm', got {self.kernel_var!r}")
         if int(self.particles) < 1:
@@ -278,7 +282,7 @@ def svd_filter(prior, problem, y, o: SMCOptions, potential, generator, progress,
         setup(ctx)
     sig = ctx["sigmas"]
     x = x * (float(sig[0]) / float(ctx["sigmas0"]))     # the start level may have moved
-    tr = Tracker(N, G, o.ess_threshold, generator, o.weights, device=x.device)
+    tr = Tracker(N, G, o.ess_threshold, generator, o.weights != "none", device=x.device)
     inf = float("inf")
 
     def pot(k):
@@ -315,7 +319,7 @@ def svd_filter(prior, problem, y, o: SMCOptions, potential, generator, progress,
         c2 = c * c
         tot = vf + c2
         logZ = flat_sum(torch.where(fin, -spectral_sq(mu - mb) / (2 * tot) - 0.5 * torch.log(tot), torch.zeros_like(vf)))
-        tr.add(logZ - lg)
+        tr.add(logZ - lg if o.weights == "exact" else logZ)
         if torch.is_tensor(c):
             mb, c = tr.step(mb, c)
             c2 = c * c

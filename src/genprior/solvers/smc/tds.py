@@ -52,7 +52,7 @@ def tds(problem, y, prior, o: TDSOptions, generator, progress):
     yp = repeat_particles(yg, N)
     d2 = float(getattr(prior, "data_std", 0.5)) ** 2
     scale = o.twist_scale * (A.norm() ** 2 if o.twist_norm else 1.0)
-    tr = Tracker(N, G, o.ess_threshold, generator, o.weights, device=x.device)
+    tr = Tracker(N, G, o.ess_threshold, generator, o.weights != "none", device=x.device)
     backward = 0
 
     def twist(x, k):
@@ -86,7 +86,7 @@ def tds(problem, y, prior, o: TDSOptions, generator, progress):
         cc = (c * c).reshape(-1) if torch.is_tensor(c) else c * c
         log_pq = (flat_sq(c * z) - flat_sq(c * z + shift)) / (2 * cc)
         lt_new, g_new, x0_new = twist(x_new, k + 1)
-        tr.add(lt_new - lt + log_pq)
+        tr.add(lt_new - lt + (log_pq if o.weights == "exact" else 0))
         check_finite_step(x_new, f"tds step {k} (sigma={float(s):.4g})")
         x, lt, g, x0 = x_new, lt_new, g_new, x0_new
     return finish(lay, tr, x, prior, nfe0, extra_nfe=backward,
