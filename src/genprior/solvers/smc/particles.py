@@ -32,7 +32,8 @@ from ..diffusion.loop import DiffusionOptions, sigmas_for
 class SMCOptions(DiffusionOptions):
     """``particles`` N per filter; ``num_samples`` S draws per measurement, taken from
     F = ceil(S / N) independent filters per measurement (so N >= S is one filter), each drawn by
-    systematic resampling from a filter's final weights. ``ess_threshold``: resample when
+    systematic resampling from a filter's final weights; ``filters`` sets F
+    directly (e.g. F = S: one draw per independent filter, cost S x N particles). ``ess_threshold``: resample when
     ESS < threshold N (1: every step, 0: never). ``eta``: the kernel's stochasticity (> 0, so that
     the proposal has a density). ``weights``: "exact" (default); the ablations "none" (no
     importance weights) and "partial" (the SVD filters: the proposal's normaliser Z only, without
@@ -45,6 +46,7 @@ class SMCOptions(DiffusionOptions):
     eta: float = 1.0
     weights: str = "exact"
     kernel_var: str = "tweedie"
+    filters: int | None = None
 
     def __post_init__(self):
         super().__post_init__()
@@ -52,6 +54,8 @@ class SMCOptions(DiffusionOptions):
             raise ValueError(f"weights must be 'exact', 'none' or 'partial', got {self.weights!r}")
         if self.kernel_var not in ("tweedie", "ddpm"):
             raise ValueError(f"kernel_var must be 'tweedie' or 'ddpm', got {self.kernel_var!r}")
+        if self.filters is not None and not 1 <= int(self.filters) <= int(self.num_samples):
+            raise ValueError(f"filters must be in [1, num_samples], got {self.filters}")
         if int(self.particles) < 1:
             raise ValueError(f"particles must be >= 1, got {self.particles}")
         if not 0 <= self.ess_threshold <= 1:
@@ -208,7 +212,8 @@ class Layout:
 
 def layout(y: torch.Tensor, o: SMCOptions) -> Layout:
     S, N = int(o.num_samples), int(o.particles)
-    return Layout(B=y.shape[0], N=N, F=-(-S // N), S=S)
+    F = int(o.filters) if o.filters is not None else -(-S // N)
+    return Layout(B=y.shape[0], N=N, F=F, S=S)
 
 
 def finish(lay: Layout, tracker: Tracker, x: torch.Tensor, prior, nfe0: int, *, extra_nfe: int = 0,
