@@ -40,6 +40,17 @@ def run_solve(task: str, image: str, method: str, out, *, size: int = 64, sigma_
         save_png(row, out / "samples.png")
         save_png(res.mean[0].clamp(0, 1), out / "posterior_mean.png")
         save_png(res.std[0], out / "posterior_std.png", lo=None, hi=None)
+    if "ess" in res.info:                       # particle samplers: the ESS trace over the steps
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(5, 3))
+        ax.plot(res.info["ess"])
+        ax.set(xlabel="step", ylabel="ESS (mean over filters)", ylim=(0, res.info["particles"] * 1.05),
+               title=f"{method}: {res.info['particles']} particles, {res.info['resamples']} resamplings")
+        fig.tight_layout()
+        fig.savefig(out / "ess.png", dpi=100)
+        plt.close(fig)
     metrics = {"task": task, "image": image, "size": size, "sigma_y": sigma_y, "method": method,
                "prior": prior if isinstance(prior, str) or prior is None else type(prior).__name__,
                "psnr": float(gp.metrics.psnr(xr, x)[0]), "ssim": float(gp.metrics.ssim(xr, x)[0]),
