@@ -101,6 +101,23 @@ def test_noiseless_mcgdiff_pins_observed_coordinates():
     assert ok, detail
 
 
+def test_mcgdiff_levels_inserted_snapped_and_above_start():
+    prior, problem, y, posts = gaussian_problem()
+    # two distinct tau_i = sigma_y / s_i join the 100-level schedule (NFE counts them)
+    r = gp.solve(problem, y, method="mcgdiff", prior=prior, num_samples=4, particles=4, steps=100)
+    assert r.info["steps"] == 102 and r.info["snapped"] is False
+    # more distinct levels than max_levels: snapped onto the grid, the schedule keeps its length
+    r = gp.solve(problem, y, method="mcgdiff", prior=prior, num_samples=4, particles=4, steps=100, max_levels=1)
+    assert r.info["steps"] == 100 and r.info["snapped"] is True
+    # tau_i above the start level (sigma_y = 500 > sigma_max = 100): the likelihood enters once at the
+    # start, and the samples follow the (nearly prior) exact posterior
+    noisy = gp.InverseProblem(problem.operator, 500.0)
+    r = gp.solve(noisy, y, method="mcgdiff", prior=prior, generator=torch.Generator().manual_seed(0),
+                 num_samples=2000, particles=2000, steps=50)
+    ok, detail = check_moments(r.samples[:, 0], prior.posterior(problem.operator.matrix, y[:1], 500.0))
+    assert ok, detail
+
+
 @pytest.mark.parametrize("method", ["mcgdiff", "fps"])
 def test_svd_methods_refuse_operator_without_svd(method):
     prior, problem, y, _ = gaussian_problem(PlainMatrix)

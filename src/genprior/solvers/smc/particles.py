@@ -339,4 +339,5 @@ def svd_filter(prior, problem, y, o: SMCOptions, potential, generator, progress,
         x = x.real if x.is_complex() else x
         check_finite_step(x, f"{name} step {k} (sigma={float(s):.4g})")
         lg = log_g(xb, mu, v)
-    return finish(lay, tr, x, prior, nfe0, info={"steps": steps})
+    extra = {k: ctx[k] for k in ("snapped",) if k in ctx}
+    return finish(lay, tr, x, prior, nfe0, info={"steps": steps, **extra})
