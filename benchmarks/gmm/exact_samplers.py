@@ -94,7 +94,7 @@ def run(args):
 
 
 def summarise(rows):
-    keys = sorted({k for r in rows for k in r if k.endswith(("_x", "_xm"))})
+    keys = sorted({k for r in rows for k in r if k.endswith(("_x", "_xm")) and k != "d_x"})
     out = {}
     for d_x in sorted({r["d_x"] for r in rows}):
         for d_y in sorted({r["d_y"] for r in rows}):
