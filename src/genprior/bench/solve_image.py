@@ -133,6 +133,17 @@ def run_solve(task: str, image: str, method: str, out, *, size: int | None = 64,
     image_rec = {"name": image}
     if not gp.data.images.is_image_name(image) and Path(image).is_file():
         image_rec = {"path": str(Path(image).resolve()), "sha256": sha256_file(image)}
+    if "ess" in res.info:                       # particle samplers: the ESS trace over the steps
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(5, 3))
+        ax.plot(res.info["ess"])
+        ax.set(xlabel="step", ylabel="ESS (mean over filters)", ylim=(0, res.info["particles"] * 1.05),
+               title=f"{method}: {res.info['particles']} particles, {res.info['resamples']} resamplings")
+        fig.tight_layout()
+        fig.savefig(out / "ess.png", dpi=100)
+        plt.close(fig)
     metrics = {"task": task, "image": image, "size": size, "sigma_y": sigma_y, "method": method,
                "prior": prior_name,
                "psnr": float(gp.metrics.psnr(xr, x)[0]), "ssim": float(gp.metrics.ssim(xr, x)[0]),

@@ -8,3 +8,4 @@ from . import mcmc as _mcmc  # noqa: F401  (registers langevin)
 from . import amortized as _amortized  # noqa: F401  (registers amortized)
 
 __all__ = ["Result", "solve", "names", "register", "method_info", "SOLVERS"]
+from . import smc as _smc  # noqa: F401  (registers mcgdiff, fps, tds)
