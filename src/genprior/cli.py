@@ -14,10 +14,10 @@ def cmd_train(args) -> int:
     import torch
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.family in ("gan", "vae", "flow", "ebm"):
+    if args.family in ("gan", "vae", "flow", "ebm", "classifier"):
         return _train_generative(args)
     if args.family != "diffusion":
-        raise SystemExit(f"unknown prior family {args.family!r}; known: diffusion, gan, vae, flow, ebm")
+        raise SystemExit(f"unknown family {args.family!r}; known: diffusion, gan, vae, flow, ebm, classifier")
     from .training.diffusion import DiffusionTrainConfig, train_diffusion
     cfg = DiffusionTrainConfig(data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size or 32,
                                lr=args.lr or 2e-4, ema_decay=args.ema or 0.999, parameterization=args.parameterization,
@@ -29,12 +29,13 @@ def cmd_train(args) -> int:
 
 
 def _train_generative(args) -> int:
-    """``genprior train gan|vae|flow|ebm``: the shared options plus each family's own (unset ones keep
+    """``genprior train gan|vae|flow|ebm|classifier``: the shared options plus each family's own (unset ones keep
     the family's defaults)."""
     import importlib
     fam = args.family
     mod = importlib.import_module(f".training.{fam}", __package__)
-    cls = getattr(mod, {"gan": "GAN", "vae": "VAE", "flow": "Flow", "ebm": "EBM"}[fam] + "TrainConfig")
+    prefix = {"gan": "GAN", "vae": "VAE", "flow": "Flow", "ebm": "EBM", "classifier": "Classifier"}[fam]
+    cls = getattr(mod, prefix + "TrainConfig")
     fields = set(cls.__dataclass_fields__)
     kw = dict(data=args.data, out=args.out, steps=args.steps, seed=args.seed, save_every=args.save_every,
               sample_every=args.sample_every, name=args.name or "")
@@ -121,8 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--threads", type=int, default=None)
     d.set_defaults(func=cmd_demo)
 
-    t = sub.add_parser("train", help="train a prior (resumes from OUT if a training state is there)")
-    t.add_argument("family", choices=["diffusion", "gan", "vae", "flow", "ebm"])
+    t = sub.add_parser("train", help="train a prior, or the FID classifier (resumes from OUT if a training state "
+                                     "is there)")
+    t.add_argument("family", choices=["diffusion", "gan", "vae", "flow", "ebm", "classifier"])
     t.add_argument("--data", required=True, help="phantoms64, fashion28, fashion32, animal32, digits8 or a folder")
     t.add_argument("--out", required=True)
     t.add_argument("--steps", type=int, default=10000)
@@ -130,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=None, help="default: the family's (diffusion 2e-4)")
     t.add_argument("--ema", type=float, default=None, help="EMA decay (default 0.999)")
     t.add_argument("--latent-dim", type=int, default=None, help="gan (64) / vae (32) latent size")
-    t.add_argument("--width", type=int, default=None, help="gan / vae / ebm base channel width (32)")
+    t.add_argument("--width", type=int, default=None, help="gan / vae / ebm / classifier base channel width (32)")
     t.add_argument("--r1-gamma", type=float, default=None, help="gan: R1 penalty weight (1.0)")
     t.add_argument("--sigma", type=float, default=None, help="ebm: denoising score matching noise level (0.1)")
     t.add_argument("--hidden", type=int, default=None, help="flow: coupling network width (64)")

@@ -18,13 +18,14 @@ VERSION = 1
 
 
 def _architectures():
+    from .classifier import ImageClassifier
     from .dcgan import DCGANGenerator
     from .ebm import EnergyNet
     from .flow import MultiScaleFlow
     from .unet import UNet
     from .vae import ConvVAE
     return {"UNet": UNet, "DCGANGenerator": DCGANGenerator, "ConvVAE": ConvVAE, "MultiScaleFlow": MultiScaleFlow,
-            "EnergyNet": EnergyNet}
+            "EnergyNet": EnergyNet, "ImageClassifier": ImageClassifier}
 
 
 class CheckpointError(ValueError):
