@@ -173,9 +173,10 @@ def main():
         row["sampling"] = {"n": n, **info, "non_finite_samples": int((~finite).sum())}
         x = x[finite]              # a flow may overflow on rare latents; the count is reported, FID on the rest
         n = x.shape[0]
-        png = HERE / f"samples_{name}.png"
+        png = out.parent / f"samples_{name}.png"
         save_grid(x[:64].clamp(0, 1), png, nrow=8)
-        row["samples_png"] = str(png.relative_to(HERE.parent.parent))
+        row["samples_png"] = str(png.resolve().relative_to(HERE.parent.parent)) if png.resolve().is_relative_to(
+            HERE.parent.parent) else str(png)
         if fashion:
             row["fid"] = {"n": n, "fid_vs_test": fid_vs_test(x), "floor_train_vs_test": floor(n)}
             ns = min(args.n_small, n)

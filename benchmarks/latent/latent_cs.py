@@ -195,7 +195,7 @@ def main():
                     command=command, notes=__doc__.split("\n\n")[1].replace("\n", " ") +
                     " PSNR/SSIM of the clamped reconstruction, mean over the images; seconds per image, 1 thread. "
                     "Rows merged by (task, method), each with its own command.")
-        plot(rs, HERE / "latent_cs_psnr_vs_m.png")
+        plot(rs, out.with_name(out.stem + "_psnr_vs_m.png"))
 
     def do(task_label, problem, y, x, method_label, method, prior_key, opts, extra=None):
         if want_methods is not None and method_label not in want_methods and not (
