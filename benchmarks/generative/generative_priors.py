@@ -14,7 +14,7 @@ x_{k+1} = x_k - τ ∇E(x_k) + √(2τ) ξ_k from x_0 ~ U[0, 1]^D, τ = ``--ebm-
 jump to the Tweedie estimate x̂ = x_K - σ² ∇E(x_K). Phantom priors: no FID (no feature net), grids only.
 
 Rows are merged into ``--out`` by prior name (each row carries its own command), so a prior can be
-re-scored alone. Samples are cached in ``--cache`` keyed by the checkpoint's file time and size.
+re-scored alone. Samples are cached in ``--cache`` keyed by the weights' sha256 and the sampler settings.
 
     python benchmarks/generative/generative_priors.py                       # all shipped priors
     python benchmarks/generative/generative_priors.py --prior gan-fashion28=/work/runs/gan-fashion28 --n 2000
@@ -48,8 +48,9 @@ def checkpoint_folder(spec):
 
 
 def cache_key(folder: Path, extra: str) -> str:
-    st = (folder / "model.safetensors").stat()
-    return hashlib.sha1(f"{folder.resolve()}|{st.st_mtime_ns}|{st.st_size}|{extra}".encode()).hexdigest()[:16]
+    """The weights' content (so a copied checkpoint keeps its cached samples) and the sampler settings."""
+    w = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+    return hashlib.sha1(f"{w}|{extra}".encode()).hexdigest()[:16]
 
 
 def ebm_walk_jump(prior, n, steps, tau, generator, batch=250, progress=None):
@@ -111,7 +112,8 @@ def cached_draw(name, folder, prior, kind, n, args, seed):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--prior", action="append", help="NAME or NAME=CHECKPOINT_FOLDER (repeatable); default all")
+    ap.add_argument("--prior", action="append", help="NAME or NAME=CHECKPOINT_FOLDER (repeatable; 'none': merge "
+                                                      "only); default all")
     ap.add_argument("--n", type=int, default=10_000, help="samples for FID (GAN, VAE, flow)")
     ap.add_argument("--n-diffusion", type=int, default=1000, help="samples for the diffusion FID (CPU cost)")
     ap.add_argument("--n-ebm", type=int, default=1000, help="samples for the EBM FID (CPU cost)")
@@ -125,6 +127,7 @@ def main():
     ap.add_argument("--cache", default="/tmp/genbench_cache")
     ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--out", default=str(HERE / "generative_priors.json"))
+    ap.add_argument("--merge", default="", help="comma list of other outputs of this script whose rows are merged in")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -151,9 +154,30 @@ def main():
             *gp.metrics.feature_stats(gp.metrics.fid_features(x.clamp(0, 1), extractor)), *stats_test), 4)
 
     out = Path(args.out)
-    old = json.loads(out.read_text())["results"] if out.exists() else {"rows": [], "floors": {}}
+    old = json.loads(out.read_text())["results"] if out.exists() else {"rows": []}
+    old["floors"] = {}                 # recomputed here (they depend on the extractor)
+    for f in filter(None, args.merge.split(",")):
+        other = json.loads(Path(f).read_text())["results"]
+        old["rows"] = old["rows"] + other.get("rows", [])
     rows = {r["prior"]: r for r in old.get("rows", [])}
+    ext_sha = hashlib.sha256((ext_folder / "model.safetensors").read_bytes()).hexdigest()[:16]
+
+    def save():
+        floors_all = {**old.get("floors", {}), **{str(k): round(v, 4) for k, v in floors.items()}}
+        order = {p: i for i, p in enumerate(DEFAULT)}
+        save_report(out, {"rows": sorted(rows.values(), key=lambda r: order.get(r["prior"], 99)),
+                          "floors_train_vs_test_by_n": floors_all,
+                          "extractor": {"checkpoint": ext_cfg.get("name", str(ext_folder)), "sha256": ext_sha,
+                                        "features": "penultimate linear layer (128-d, pre-ReLU) of a 3-conv CNN",
+                                        "test_accuracy": ext_cfg.get("test_accuracy"),
+                                        "training": ext_cfg.get("training")}},
+                    command=command,
+                    notes=__doc__.split("\n\n")[1].replace("\n", " ") + " 1 thread; rows merged by prior name, "
+                          "each with its own command; every FID names its extractor's sha256.")
+
     for spec in args.prior or DEFAULT:
+        if spec == "none":            # merge only
+            continue
         name, folder = checkpoint_folder(spec)
         print(f"{name} ({folder})", flush=True)
         prior = gp.priors.load(str(folder))
@@ -174,11 +198,13 @@ def main():
         x = x[finite]              # a flow may overflow on rare latents; the count is reported, FID on the rest
         n = x.shape[0]
         png = out.parent / f"samples_{name}.png"
+        png.parent.mkdir(parents=True, exist_ok=True)
         save_grid(x[:64].clamp(0, 1), png, nrow=8)
         row["samples_png"] = str(png.resolve().relative_to(HERE.parent.parent)) if png.resolve().is_relative_to(
             HERE.parent.parent) else str(png)
         if fashion:
-            row["fid"] = {"n": n, "fid_vs_test": fid_vs_test(x), "floor_train_vs_test": floor(n)}
+            row["fid"] = {"n": n, "fid_vs_test": fid_vs_test(x), "floor_train_vs_test": floor(n),
+                          "extractor_sha256": ext_sha}
             ns = min(args.n_small, n)
             row["fid_small_n"] = {"n": ns, "fid_vs_test": fid_vs_test(x[:ns]), "floor_train_vs_test": floor(ns)}
             if kind == "flow":       # the temperature the flow literature shows samples at
@@ -201,17 +227,8 @@ def main():
                                             "seconds": round(time.perf_counter() - t, 1)}
         rows[name] = row
         print(json.dumps({k: v for k, v in row.items() if k not in ("command",)}), flush=True)
-        floors_all = {**old.get("floors", {}), **{str(k): round(v, 4) for k, v in floors.items()}}
-        order = {p: i for i, p in enumerate(DEFAULT)}
-        save_report(out, {"rows": sorted(rows.values(), key=lambda r: order.get(r["prior"], 99)),
-                          "floors": floors_all,
-                          "extractor": {"checkpoint": ext_cfg.get("name", str(ext_folder)),
-                                        "features": "penultimate linear layer (128-d, pre-ReLU) of a 3-conv CNN",
-                                        "test_accuracy": ext_cfg.get("test_accuracy"),
-                                        "training": ext_cfg.get("training")}},
-                    command=command,
-                    notes=__doc__.split("\n\n")[1].replace("\n", " ") + " 1 thread; rows merged by prior name, each "
-                          "with its own command.")
+        save()
+    save()
 
 
 if __name__ == "__main__":

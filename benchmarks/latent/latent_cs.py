@@ -14,7 +14,8 @@ Phantoms (64², 4 held-out phantoms, generator seed 10000): CT (16 angles, σ_y 
 Cartesian, σ_y = 0.01) — the diffusion benchmark's tasks — with TV, ``csgm`` on gan-phantom64 and
 diffusion-phantom64's best method there (CT: ΠGDM, MRI: MCG).
 
-Rows are merged into ``--out`` by (task, method). With ``--reuse`` a row is kept when its options,
+Rows are merged into ``--out`` by (task, method) (and from ``--merge`` files: parallel runs write
+separate files). With ``--reuse`` a row is kept when its options,
 images and checkpoint (sha256 of model.safetensors) are unchanged, so a final run on new checkpoints
 recomputes only the rows whose prior changed.
 
@@ -168,6 +169,8 @@ def main():
     ap.add_argument("--diffusion-samples", type=int, default=4)
     ap.add_argument("--reuse", action="store_true", help="keep rows whose options and checkpoint are unchanged")
     ap.add_argument("--out", default=str(HERE / "latent_cs.json"))
+    ap.add_argument("--merge", default="", help="comma list of other outputs of this script whose rows are merged "
+                                                "in (runs in parallel processes write separate files)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -176,6 +179,8 @@ def main():
     want_methods = set(args.methods.split(",")) if args.methods else None
     out = Path(args.out)
     old = json.loads(out.read_text())["results"]["rows"] if out.exists() else []
+    for f in filter(None, args.merge.split(",")):
+        old = old + json.loads(Path(f).read_text())["results"]["rows"]
     rows = {(r["task"], r["method"]): r for r in old}
     priors, shas = {}, {}
     specs = {"gan": args.gan, "vae": args.vae, "flow": args.flow, "ebm": args.ebm, "diffusion": args.diffusion,
