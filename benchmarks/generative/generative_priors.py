@@ -23,7 +23,7 @@ import argparse
 import hashlib
 import json
 import math
-import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -139,25 +139,38 @@ def main():
     ext_cfg = json.loads((ext_folder / "config.json").read_text())
     x_test = gp.data.fashion_mnist("test")
     x_train = gp.data.fashion_mnist("train")
-    stats_test = gp.metrics.feature_stats(gp.metrics.fid_features(x_test, extractor))
+    cache = {}
+
+    def stats_test():                  # the test split's feature statistics, on first use
+        if "test" not in cache:
+            cache["test"] = gp.metrics.feature_stats(gp.metrics.fid_features(x_test, extractor))
+        return cache["test"]
     floors = {}
 
     def floor(n):
         if n not in floors:
             idx = torch.randperm(x_train.shape[0], generator=torch.Generator().manual_seed(n))[:n]
             floors[n] = gp.metrics.frechet_distance(
-                *gp.metrics.feature_stats(gp.metrics.fid_features(x_train[idx], extractor)), *stats_test)
+                *gp.metrics.feature_stats(gp.metrics.fid_features(x_train[idx], extractor)), *stats_test())
         return round(floors[n], 4)
 
     def fid_vs_test(x):
         return round(gp.metrics.frechet_distance(
-            *gp.metrics.feature_stats(gp.metrics.fid_features(x.clamp(0, 1), extractor)), *stats_test), 4)
+            *gp.metrics.feature_stats(gp.metrics.fid_features(x.clamp(0, 1), extractor)), *stats_test()), 4)
 
     out = Path(args.out)
     old = json.loads(out.read_text())["results"] if out.exists() else {"rows": []}
     old["floors"] = {}                 # recomputed here (they depend on the extractor)
     for f in filter(None, args.merge.split(",")):
         other = json.loads(Path(f).read_text())["results"]
+        for r in other.get("rows", []):          # bring the grid PNG next to --out
+            src = Path(r["samples_png"]) if Path(r["samples_png"]).is_absolute() else HERE.parent.parent / r["samples_png"]
+            dst = out.parent / src.name
+            if src.resolve() != dst.resolve():
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dst)
+            r["samples_png"] = (str(dst.resolve().relative_to(HERE.parent.parent))
+                                if dst.resolve().is_relative_to(HERE.parent.parent) else str(dst))
         old["rows"] = old["rows"] + other.get("rows", [])
     rows = {r["prior"]: r for r in old.get("rows", [])}
     ext_sha = hashlib.sha256((ext_folder / "model.safetensors").read_bytes()).hexdigest()[:16]
