@@ -10,8 +10,9 @@ same test split — is given at each N used. Samplers: GAN / VAE (decoder mean) 
 T = 0.8 at n-small) x = G(z), z ~ N(0, I); diffusion: Heun (Karras et al. 2022) with ``--diffusion-steps``
 steps (2 steps - 1 network evaluations); EBM: walk-jump sampling (Saremi & Hyvärinen 2019, "Neural
 empirical Bayes"): ULA on the σ-smoothed density the DSM-trained energy models,
-x_{k+1} = x_k - τ ∇E(x_k) + √(2τ) ξ_k from x_0 ~ U[0, 1]^D, τ = ``--ebm-tau`` (default σ²/2), then one
-jump to the Tweedie estimate x̂ = x_K - σ² ∇E(x_K). Phantom priors: no FID (no feature net), grids only.
+x_{k+1} = x_k - τ ∇E(x_k) + √(2τ) ξ_k, K = ``--ebm-steps`` (20) from x_0 ~ N(pixel mean, pixel variance of
+the train split) (``--ebm-init uniform``: U[0, 1]^D), τ = ``--ebm-tau`` (default σ²/2), then one jump to the
+Tweedie estimate x̂ = x_K - σ² ∇E(x_K). Phantom priors: no FID (no feature net), grids only.
 
 Rows are merged into ``--out`` by prior name (each row carries its own command), so a prior can be
 re-scored alone. Samples are cached in ``--cache`` keyed by the weights' sha256 and the sampler settings.
@@ -53,21 +54,26 @@ def cache_key(folder: Path, extra: str) -> str:
     return hashlib.sha1(f"{w}|{extra}".encode()).hexdigest()[:16]
 
 
-def ebm_walk_jump(prior, n, steps, tau, generator, batch=250, progress=None):
-    """Walk-jump samples of an energy trained by DSM at sigma: ULA walk on p_sigma, Tweedie jump."""
+def ebm_walk_jump(prior, n, steps, tau, generator, init=None, batch=250, progress=None):
+    """Walk-jump samples of an energy trained by DSM at sigma: ULA walk on p_sigma, Tweedie jump.
+    ``init``: (mean, std) images of a pixel-wise Gaussian start, or None for U[0, 1]."""
     sigma = prior.sigma
     tau = tau if tau is not None else sigma ** 2 / 2
     out = []
     for i in range(0, n, batch):
         b = min(batch, n - i)
-        x = torch.rand(b, *prior.image_shape, generator=generator)
+        if init is None:
+            x = torch.rand(b, *prior.image_shape, generator=generator)
+        else:
+            x = init[0] + init[1] * torch.randn(b, *prior.image_shape, generator=generator)
         for _ in range(steps):
             x = x - tau * prior.grad(x) + math.sqrt(2 * tau) * torch.randn(x.shape, generator=generator)
         out.append(x - sigma ** 2 * prior.grad(x))
         if progress:
             progress(i + b)
     return torch.cat(out), {"sampler": "walk-jump (ULA on p_sigma + Tweedie jump)", "ula_steps": steps,
-                            "tau": tau, "sigma": sigma, "init": "U[0,1]", "grad_evals_per_sample": steps + 1}
+                            "tau": tau, "sigma": sigma, "grad_evals_per_sample": steps + 1,
+                            "init": "U[0,1]" if init is None else "N(pixel mean, pixel var) of the train split"}
 
 
 def draw(name, prior, kind, n, args, generator):
@@ -86,7 +92,11 @@ def draw(name, prior, kind, n, args, generator):
             x = torch.cat(xs)
             info = {"sampler": "heun (EDM)", "steps": args.diffusion_steps, "nfe_per_sample": 2 * args.diffusion_steps - 1}
         elif kind == "ebm":
-            x, info = ebm_walk_jump(prior, n, args.ebm_steps, args.ebm_tau, generator, progress=progress)
+            init = None
+            if args.ebm_init == "gaussian":
+                tr = gp.data.fashion_mnist("train")
+                init = (tr.mean(0), tr.std(0))
+            x, info = ebm_walk_jump(prior, n, args.ebm_steps, args.ebm_tau, generator, init=init, progress=progress)
         else:
             xs = [prior.sample(min(1000, n - i), generator=generator) for i in range(0, n, 1000)]
             x = torch.cat(xs)
@@ -98,7 +108,7 @@ def draw(name, prior, kind, n, args, generator):
 
 def cached_draw(name, folder, prior, kind, n, args, seed):
     extra = json.dumps({"n": n, "seed": seed, "ds": args.diffusion_steps if kind == "diffusion" else None,
-                        "ebm": [args.ebm_steps, args.ebm_tau] if kind == "ebm" else None})
+                        "ebm": [args.ebm_steps, args.ebm_tau, args.ebm_init] if kind == "ebm" else None})
     f = Path(args.cache) / f"{name}-{cache_key(folder, extra)}.pt"
     if f.exists() and not args.no_cache:
         d = torch.load(f, weights_only=False)
@@ -119,8 +129,9 @@ def main():
     ap.add_argument("--n-ebm", type=int, default=1000, help="samples for the EBM FID (CPU cost)")
     ap.add_argument("--n-small", type=int, default=1000, help="every prior is also scored on this many samples")
     ap.add_argument("--diffusion-steps", type=int, default=18)
-    ap.add_argument("--ebm-steps", type=int, default=60)
+    ap.add_argument("--ebm-steps", type=int, default=20)
     ap.add_argument("--ebm-tau", type=float, default=None)
+    ap.add_argument("--ebm-init", choices=["gaussian", "uniform"], default="gaussian")
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--bpd-images", type=int, default=10_000, help="test images for the flow / VAE bits/dim")
     ap.add_argument("--extractor", default=None, help="FID classifier checkpoint folder (default: the shipped one)")
