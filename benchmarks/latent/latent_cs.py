@@ -136,6 +136,7 @@ def plot(rows, path):
         ms = sorted(d)
         ax.plot(ms, [d[m] for m in ms], style.get(k, "C4-d"), label=k)
     ax.set_xscale("log")
+    ax.minorticks_off()
     ax.set_xticks(MS)
     ax.set_xticklabels([str(m) for m in MS])
     ax.set_xlabel("measurements m (of 784)")
