@@ -169,6 +169,7 @@ def main():
         return round(gp.metrics.frechet_distance(
             *gp.metrics.feature_stats(gp.metrics.fid_features(x.clamp(0, 1), extractor)), *stats_test()), 4)
 
+    ext_sha = hashlib.sha256((ext_folder / "model.safetensors").read_bytes()).hexdigest()[:16]
     out = Path(args.out)
     old = json.loads(out.read_text())["results"] if out.exists() else {"rows": []}
     old["floors"] = {}                 # recomputed here (they depend on the extractor)
@@ -183,8 +184,9 @@ def main():
             r["samples_png"] = (str(dst.resolve().relative_to(HERE.parent.parent))
                                 if dst.resolve().is_relative_to(HERE.parent.parent) else str(dst))
         old["rows"] = old["rows"] + other.get("rows", [])
+        if other.get("extractor", {}).get("sha256") == ext_sha:
+            old["floors"].update(other.get("floors_train_vs_test_by_n", {}))
     rows = {r["prior"]: r for r in old.get("rows", [])}
-    ext_sha = hashlib.sha256((ext_folder / "model.safetensors").read_bytes()).hexdigest()[:16]
 
     def save():
         floors_all = {**old.get("floors", {}), **{str(k): round(v, 4) for k, v in floors.items()}}
