@@ -201,8 +201,9 @@ def main():
         save_report(out, {"rows": rs, "shape": shape_summary(rs), "sigma_y": SIGMA, "ms": list(MS)},
                     command=command, notes=__doc__.split("\n\n")[1].replace("\n", " ") +
                     " PSNR/SSIM of the clamped reconstruction, mean over the images; seconds per image, 1 thread, on a "
-                    "shared 2-core machine whose load varied between the merged runs (about 14 for most rows, about 2 "
-                    "for the ebm_map and phantom csgm rows): compare seconds within one run only. "
+                    "shared 2-core machine whose load varied between the merged runs (about 14 for the GAN / VAE / flow / "
+                    "diffusion rows, about 2 for the ebm_map, phantom csgm and TV / wavelet rows): compare seconds "
+                    "within one run only. "
                     "Rows merged by (task, method), each with its own command.")
         plot(rs, out.with_name(out.stem + "_psnr_vs_m.png"))
 
