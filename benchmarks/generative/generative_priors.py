@@ -172,7 +172,8 @@ def main():
     ext_sha = hashlib.sha256((ext_folder / "model.safetensors").read_bytes()).hexdigest()[:16]
     out = Path(args.out)
     old = json.loads(out.read_text())["results"] if out.exists() else {"rows": []}
-    old["floors"] = {}                 # recomputed here (they depend on the extractor)
+    same = old.get("extractor", {}).get("sha256") == ext_sha        # floors depend on the extractor
+    old["floors"] = dict(old.get("floors_train_vs_test_by_n", {})) if same else {}
     for f in filter(None, args.merge.split(",")):
         other = json.loads(Path(f).read_text())["results"]
         for r in other.get("rows", []):          # bring the grid PNG next to --out
@@ -199,7 +200,8 @@ def main():
                                         "training": ext_cfg.get("training")}},
                     command=command,
                     notes=__doc__.split("\n\n")[1].replace("\n", " ") + " 1 thread; rows merged by prior name, "
-                          "each with its own command; every FID names its extractor's sha256.")
+                          "each with its own command; every FID names its extractor's sha256. /tmp/final/<name> in the "
+                          "commands: a copy of the final training checkpoint shipped as <name>.")
 
     for spec in args.prior or DEFAULT:
         if spec == "none":            # merge only

@@ -203,7 +203,8 @@ def main():
                     " PSNR/SSIM of the clamped reconstruction, mean over the images; seconds per image, 1 thread, on a "
                     "shared 2-core machine whose load varied between the merged runs (about 14 for the GAN / VAE / flow / "
                     "diffusion rows, about 2 for the ebm_map, phantom csgm and TV / wavelet rows): compare seconds "
-                    "within one run only. "
+                    "within one run only. Checkpoint folders /tmp/final/<name> in the row commands are copies of the "
+                    "final /work/runs/<name> checkpoints (the shipped <name>; sha256 in each row). "
                     "Rows merged by (task, method), each with its own command.")
         plot(rs, out.with_name(out.stem + "_psnr_vs_m.png"))
 
