@@ -28,3 +28,91 @@ def test_sliced_wasserstein_detects_a_shift(gen):
     assert same < 0.1 and shifted > 0.3
     # a shift by a vector v: sliced W2 = |v| sqrt(E[(theta.u)^2]) = |v| / sqrt(d)
     assert abs(shifted - np.sqrt(5) / np.sqrt(5)) < 0.15
+
+
+# -- FID ---------------------------------------------------------------------------------------------
+def _tiny_classifier(seed=0):
+    from genprior.nets.classifier import ImageClassifier
+    torch.manual_seed(seed)      # test-local: initialises a throw-away network
+    return ImageClassifier(width=4, feature_dim=8).eval()
+
+
+def test_frechet_distance_matches_the_closed_form_for_commuting_covariances(gen):
+    # diagonal covariances commute: FD = |mu_a - mu_b|² + sum_i (sqrt(a_i) - sqrt(b_i))²
+    d = 6
+    mu_a, mu_b = torch.randn(d, generator=gen, dtype=torch.float64), torch.randn(d, generator=gen, dtype=torch.float64)
+    a, b = torch.rand(d, generator=gen, dtype=torch.float64) + 0.1, torch.rand(d, generator=gen, dtype=torch.float64)
+    Q, _ = torch.linalg.qr(torch.randn(d, d, generator=gen, dtype=torch.float64))   # a common rotation
+    fd = gp.metrics.frechet_distance(mu_a.numpy(), (Q @ torch.diag(a) @ Q.T).numpy(),
+                                     mu_b.numpy(), (Q @ torch.diag(b) @ Q.T).numpy())
+    ref = float(((mu_a - mu_b) ** 2).sum() + ((a.sqrt() - b.sqrt()) ** 2).sum())
+    assert abs(fd - ref) < 1e-8 * max(1.0, ref)
+    assert fd > 0.1
+
+
+def test_fid_of_a_set_with_itself_is_zero_and_a_shift_raises_it(gen):
+    net = _tiny_classifier()
+    x = torch.rand(300, 1, 28, 28, generator=gen)
+    assert abs(gp.metrics.fid(x, x, extractor=net)) < 1e-6
+    x2 = torch.rand(300, 1, 28, 28, generator=gen)                 # the same distribution, other draws
+    same = gp.metrics.fid(x, x2, extractor=net)
+    assert gp.metrics.fid(x, (x2 + 0.3).clamp(0, 1), extractor=net) > 3 * same > 0
+    # a plain callable extractor works too (identity features of a 2x2-pooled image)
+    pool = lambda t: torch.nn.functional.avg_pool2d(t, 7).flatten(1)   # noqa: E731
+    assert abs(gp.metrics.fid(x, x, extractor=pool)) < 1e-8
+    assert abs(gp.metrics.fid(x, x + 0.5, extractor=pool) - 16 * 0.25) < 1e-6   # 16 features shifted by 0.5
+
+
+def test_fid_extractor_round_trips_through_its_checkpoint(tmp_path, gen):
+    from genprior.nets.checkpoint import CheckpointError, save_checkpoint
+    net = _tiny_classifier()
+    with torch.no_grad():                                  # non-trivial BatchNorm statistics
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 2.0)
+    save_checkpoint(tmp_path / "clf", net, {"kind": "classifier", "image_shape": [1, 28, 28],
+                                            "architecture": {"class": "ImageClassifier", "config": net.config}})
+    back = gp.metrics.fid_extractor(tmp_path / "clf")
+    x = torch.rand(5, 1, 28, 28, generator=gen)
+    assert torch.equal(back.features(x), net.features(x))
+    assert back.features(x).shape == (5, 8) and not any(p.requires_grad for p in back.parameters())
+    save_checkpoint(tmp_path / "gan", net, {"kind": "gan", "image_shape": [1, 28, 28],
+                                            "architecture": {"class": "ImageClassifier", "config": net.config}})
+    with pytest.raises(CheckpointError, match="not a classifier"):
+        gp.metrics.fid_extractor(tmp_path / "gan")
+    with pytest.raises(ValueError, match="shape"):
+        net.features(torch.rand(2, 1, 32, 32))
+
+
+def _fashion_or_skip(split):
+    try:
+        return gp.data.fashion_mnist(split, return_labels=True)
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
+
+
+@pytest.fixture(scope="module")
+def shipped_extractor():
+    from genprior.priors.registry import CHECKPOINT_DIR
+    if not (CHECKPOINT_DIR / gp.metrics.FID_EXTRACTOR / "config.json").exists():
+        pytest.skip("the FID classifier is not shipped in this checkout")
+    return gp.metrics.fid_extractor()
+
+
+def test_shipped_fid_classifier_classifies_held_out_fashion(shipped_extractor):
+    from genprior.training.classifier import accuracy
+    x, labels = _fashion_or_skip("test")
+    assert gp.metrics.FID_EXTRACTOR not in gp.priors.shipped()     # it ships beside the priors, not as one
+    acc = accuracy(shipped_extractor, x[:1000], labels[:1000])
+    assert acc > 0.85, acc                                          # measured at release: 0.92 on the full split
+
+
+def test_shipped_fid_separates_real_from_blurred_fashion(shipped_extractor):
+    x_test, _ = _fashion_or_skip("test")
+    x_train, _ = _fashion_or_skip("train")
+    a, b = x_test[:1000], x_train[:1000]
+    blurred = torch.nn.functional.avg_pool2d(b, 3, stride=1, padding=1, count_include_pad=False)
+    f_real = gp.metrics.fid(a, b, extractor=shipped_extractor)
+    f_blur = gp.metrics.fid(a, blurred, extractor=shipped_extractor)
+    assert f_blur > 3 * f_real, (f_real, f_blur)

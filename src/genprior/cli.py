@@ -71,12 +71,13 @@ def cmd_train(args) -> int:
         return _train_consistency(args)
     if args.data is None:
         raise GenpriorError(f"genprior train {args.family}: --data is required")
-    if args.family in ("gan", "vae", "flow", "ebm"):
+    if args.family in ("gan", "vae", "flow", "ebm", "classifier"):
         return _train_generative(args)
     if args.family == "amortized":
         return _train_amortized(args)
     if args.family != "diffusion":
-        raise GenpriorError(f"unknown prior family {args.family!r}; known: diffusion, gan, vae, flow, ebm, amortized")
+        raise GenpriorError(f"unknown family {args.family!r}; known: diffusion, gan, vae, flow, ebm, amortized, "
+                            "consistency, classifier")
     from .training.diffusion import DiffusionTrainConfig, train_diffusion
     cfg = DiffusionTrainConfig(data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size or 32,
                                lr=args.lr or 2e-4, ema_decay=args.ema or 0.999, parameterization=args.parameterization,
@@ -101,12 +102,13 @@ def _train_consistency(args) -> int:
 
 
 def _train_generative(args) -> int:
-    """``genprior train gan|vae|flow|ebm``: the shared options plus each family's own (unset ones keep
+    """``genprior train gan|vae|flow|ebm|classifier``: the shared options plus each family's own (unset ones keep
     the family's defaults)."""
     import importlib
     fam = args.family
     mod = importlib.import_module(f".training.{fam}", __package__)
-    cls = getattr(mod, {"gan": "GAN", "vae": "VAE", "flow": "Flow", "ebm": "EBM"}[fam] + "TrainConfig")
+    prefix = {"gan": "GAN", "vae": "VAE", "flow": "Flow", "ebm": "EBM", "classifier": "Classifier"}[fam]
+    cls = getattr(mod, prefix + "TrainConfig")
     fields = set(cls.__dataclass_fields__)
     kw = dict(data=args.data, out=args.out, steps=args.steps, seed=args.seed, save_every=args.save_every,
               sample_every=args.sample_every, name=args.name or "")
@@ -282,9 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--threads", type=_positive_int, default=None, help="torch threads")
     d.set_defaults(func=cmd_demo)
 
-    t = sub.add_parser("train", help="train a prior (resumes from OUT if a training state is there)",
-                       formatter_class=_HelpFormatter)
-    t.add_argument("family", choices=["diffusion", "gan", "vae", "flow", "ebm", "amortized", "consistency"])
+    t = sub.add_parser("train", help="train a prior, or the FID classifier (resumes from OUT if a training state "
+                                     "is there)", formatter_class=_HelpFormatter)
+    t.add_argument("family", choices=["diffusion", "gan", "vae", "flow", "ebm", "amortized", "consistency", "classifier"])
     t.add_argument("--data", default=None, help="phantoms64, fashion28, fashion32, animal32, digits8 or a folder "
                    "(required but for consistency, which defaults to the teacher's data)")
     t.add_argument("--teacher", default=None, help="consistency: the diffusion prior to distil (name or folder)")
@@ -297,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=None, help="default: the family's (diffusion 2e-4)")
     t.add_argument("--ema", type=float, default=None, help="EMA decay (default 0.999)")
     t.add_argument("--latent-dim", type=int, default=None, help="gan (64) / vae (32) latent size")
-    t.add_argument("--width", type=int, default=None, help="gan / vae / ebm base channel width (32)")
+    t.add_argument("--width", type=int, default=None, help="gan / vae / ebm / classifier base channel width (32)")
     t.add_argument("--r1-gamma", type=float, default=None, help="gan: R1 penalty weight (1.0)")
     t.add_argument("--sigma", type=float, default=None, help="ebm: denoising score matching noise level (0.1)")
     t.add_argument("--hidden", type=int, default=None, help="flow: coupling network width (64)")

@@ -1,4 +1,4 @@
-"""Metrics: PSNR, SSIM, data residual, sliced Wasserstein distance, coverage.
+"""Metrics: PSNR, SSIM, data residual, sliced Wasserstein distance, coverage, FID.
 
 Images are (B, C, H, W) in [0, 1]; image metrics return one value per batch element.
 """
@@ -97,3 +97,74 @@ def coverage(samples: torch.Tensor, truth: torch.Tensor, level: float = 0.9) -> 
     inside = (truth.double() >= lo) & (truth.double() <= hi)
     return inside.reshape(inside.shape[0], -1).double().mean(1)
 
+
+
+# -- FID --------------------------------------------------------------------------------------------
+FID_EXTRACTOR = "classifier-fashion28"     # the shipped checkpoint whose features define gp.metrics.fid
+
+
+def fid_extractor(path=None):
+    """The FID feature network: the project's Fashion-MNIST classifier (``nets.classifier``), loaded
+    from ``path`` (a checkpoint folder) or the shipped ``checkpoints/classifier-fashion28``; eval mode,
+    no gradients. ``extractor.features(x)`` gives the penultimate features phi(x), (B, feature_dim)."""
+    from pathlib import Path
+    from .nets.checkpoint import CheckpointError, load_checkpoint, read_config
+    from .priors.registry import CHECKPOINT_DIR
+    path = Path(path) if path is not None else CHECKPOINT_DIR / FID_EXTRACTOR
+    if read_config(path).get("kind") != "classifier":
+        raise CheckpointError(f"{path}: not a classifier checkpoint (kind {read_config(path).get('kind')!r})")
+    net, _ = load_checkpoint(path)
+    return net.requires_grad_(False).eval()
+
+
+@torch.no_grad()
+def fid_features(x: torch.Tensor, extractor=None, batch_size: int = 500) -> torch.Tensor:
+    """phi(x) (N, d) in float64 for images x (N, C, H, W) on [0, 1], in batches; ``extractor`` is a
+    module with ``features`` (default :func:`fid_extractor`) or any callable x -> (B, d)."""
+    check_tensor(x, "x")
+    extractor = fid_extractor() if extractor is None else extractor
+    f = getattr(extractor, "features", extractor)
+    p = next(extractor.parameters(), None) if isinstance(extractor, torch.nn.Module) else None
+    out = []
+    for i in range(0, x.shape[0], batch_size):
+        xb = x[i:i + batch_size]
+        if p is not None:
+            xb = xb.to(device=p.device, dtype=p.dtype)
+        out.append(f(xb).double().cpu())
+    return torch.cat(out).reshape(x.shape[0], -1)
+
+
+def frechet_distance(mu_a, cov_a, mu_b, cov_b) -> float:
+    """||mu_a - mu_b||² + tr(C_a + C_b - 2 (C_a C_b)^(1/2)) (Dowson & Landau 1982; Heusel et al. 2017),
+    in float64 with scipy.linalg.sqrtm (its tiny imaginary part from round-off dropped)."""
+    import numpy as np
+    from scipy import linalg
+    mu_a, mu_b = np.asarray(mu_a, np.float64), np.asarray(mu_b, np.float64)
+    cov_a, cov_b = np.asarray(cov_a, np.float64), np.asarray(cov_b, np.float64)
+    covmean = linalg.sqrtm(cov_a @ cov_b)
+    if not np.isfinite(covmean).all():            # singular product: regularise as Heusel et al.'s code does
+        eps = 1e-6 * np.eye(cov_a.shape[0])
+        covmean = linalg.sqrtm((cov_a + eps) @ (cov_b + eps))
+    covmean = np.real(covmean)
+    d = mu_a - mu_b
+    return float(d @ d + np.trace(cov_a) + np.trace(cov_b) - 2 * np.trace(covmean))
+
+
+def feature_stats(features: torch.Tensor):
+    """(mean, covariance) of features (N, d) in float64 numpy (unbiased covariance, as Heusel et al.)."""
+    import numpy as np
+    f = features.double().cpu().numpy()
+    if f.ndim != 2 or f.shape[0] < 2:
+        raise ValueError(f"need features (N >= 2, d), got {tuple(f.shape)}")
+    return f.mean(0), np.cov(f, rowvar=False)
+
+
+def fid(x_a: torch.Tensor, x_b: torch.Tensor, extractor=None, batch_size: int = 500) -> float:
+    """Fréchet distance between the Gaussians fitted to phi(x_a) and phi(x_b), phi the penultimate
+    features of the project's Fashion-MNIST classifier (:func:`fid_extractor`) unless ``extractor``
+    is given: FID = ||mu_a - mu_b||² + tr(C_a + C_b - 2 (C_a C_b)^(1/2)). Biased at small N (it falls as
+    N grows): compare FIDs only at equal N."""
+    extractor = fid_extractor() if extractor is None else extractor
+    fa = fid_features(x_a, extractor, batch_size)
+    fb = fid_features(x_b, extractor, batch_size)
+    return frechet_distance(*feature_stats(fa), *feature_stats(fb))

@@ -19,13 +19,14 @@ VERSION = 1
 
 def _architectures():
     from .cflow import ConditionalRealNVP
+    from .classifier import ImageClassifier
     from .dcgan import DCGANGenerator
     from .ebm import EnergyNet
     from .flow import MultiScaleFlow
     from .unet import UNet
     from .vae import ConvVAE
     return {"UNet": UNet, "DCGANGenerator": DCGANGenerator, "ConvVAE": ConvVAE, "MultiScaleFlow": MultiScaleFlow,
-            "EnergyNet": EnergyNet, "ConditionalRealNVP": ConditionalRealNVP}
+            "EnergyNet": EnergyNet, "ConditionalRealNVP": ConditionalRealNVP, "ImageClassifier": ImageClassifier}
 
 
 class CheckpointError(ValueError):

@@ -12,10 +12,22 @@ CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 FACTORIES = CLASSICAL     # the named factories (classical priors and denoisers)
 
 
+PRIOR_KINDS = ("diffusion", "gan", "vae", "flow", "ebm", "consistency", "amortized")
+
+
+def _kind(folder: Path):
+    import json
+    try:
+        return json.loads((folder / "config.json").read_text()).get("kind")
+    except (OSError, ValueError):
+        return None
+
+
 def shipped() -> list[str]:
+    """The shipped priors (checkpoints of a prior kind; the FID classifier ships beside them, not as one)."""
     if not CHECKPOINT_DIR.is_dir():
         return []
-    return sorted(p.name for p in CHECKPOINT_DIR.iterdir() if (p / "config.json").exists())
+    return sorted(p.name for p in CHECKPOINT_DIR.iterdir() if (p / "config.json").exists() and _kind(p) in PRIOR_KINDS)
 
 
 def names() -> list[str]:

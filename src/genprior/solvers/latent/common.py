@@ -113,7 +113,8 @@ def minimize(fg: Callable, v0: torch.Tensor, *, optimizer: str = "adam", lr: flo
     lr_k = lr · lr_decay^(k / max_iter) (constant by default; a decay lets Adam settle).
     ``lbfgs``: L-BFGS (Nocedal & Wright 2006, Alg. 7.5) with ``history_size`` pairs per element and
     a per-element backtracking Armijo line search from the trial step ``lr`` (1 is the usual
-    choice); pairs with sᵀy ≤ 1e-12 |s||y| are skipped (non-convex regions). Each iteration costs
+    choice; a trial point with a non-finite value or gradient counts as a failed Armijo test); pairs
+    with sᵀy ≤ 1e-12 |s||y| are skipped (non-convex regions). Each iteration costs
     one ``fg`` call per backtracking round (usually one).
 
     The best iterate of each element is kept (Adam oscillates). Stops after ``max_iter``
@@ -160,8 +161,9 @@ def minimize(fg: Callable, v0: torch.Tensor, *, optimizer: str = "adam", lr: flo
             f_new, g_new, v_new = f.clone(), g.clone(), v.clone()
             for _ in range(max_backtrack):
                 trial = v + _bv(t, v) * d
-                ft, gt = evaluate(trial)
-                ok = todo & (ft <= f + 1e-4 * t * gd)
+                ft, gt = fg(trial)               # a non-finite trial (e.g. a flow overflowing) only shrinks t
+                finite = torch.isfinite(ft) & torch.isfinite(gt).reshape(N, -1).all(1)
+                ok = todo & finite & (ft <= f + 1e-4 * t * gd)
                 f_new = torch.where(ok, ft, f_new)
                 g_new = torch.where(_bv(ok, g), gt, g_new)
                 v_new = torch.where(_bv(ok, v), trial, v_new)
