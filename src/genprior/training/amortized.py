@@ -26,7 +26,7 @@ from ..nets.checkpoint import save_checkpoint
 from ..nets.unet import UNet
 from ..priors.amortized import CONDITIONS, AmortizedPrior, resolve_condition, task_signature
 from ..priors.diffusion import PARAMETERIZATIONS, lognormal_sigmas
-from .common import device, ema_update, run_loop, training_dict
+from .common import device, ema_update, run_loop, training_dict, optimizer_step
 from .data import make_source
 
 
@@ -138,14 +138,9 @@ def train_amortized(cfg: AmortizedTrainConfig, *, progress: bool = True, log=pri
             loss = (w[:, None, None, None] * (D - x0) ** 2).mean()
         else:
             loss = ((prior.regress_internal(cond) - x0) ** 2).mean()
-        for grp in opt.param_groups:
-            grp["lr"] = cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        gnorm = torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
-        opt.step()
+        gnorm = optimizer_step(opt, net, loss, cfg, step)
         ema_update(ema, net, cfg.ema_decay, step)
-        return {"loss": loss.item(), "grad_norm": float(gnorm)}
+        return {"loss": loss.item(), "grad_norm": gnorm}
 
     def checkpoint_fn(step, wall):
         save_checkpoint(cfg.out, ema, checkpoint_config(cfg, ema_prior, step, wall, source.name))

@@ -36,6 +36,18 @@ def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float, step: i
         be.copy_(b)
 
 
+def optimizer_step(opt: torch.optim.Optimizer, net: torch.nn.Module, loss: torch.Tensor, cfg, step: int) -> float:
+    """One update: linear learning-rate warm-up over ``cfg.warmup`` steps, backward, gradient clipping
+    at ``cfg.grad_clip``, the optimizer's step; returns the gradient norm before clipping."""
+    for g in opt.param_groups:
+        g["lr"] = cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup))
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    gnorm = torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+    opt.step()
+    return float(gnorm)
+
+
 def training_dict(cfg, step: int, wall: float) -> dict:
     from dataclasses import asdict
     d = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()}

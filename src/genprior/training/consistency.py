@@ -31,7 +31,7 @@ import torch
 from ..nets.checkpoint import save_checkpoint
 from ..priors.consistency import ConsistencyParameterization, ConsistencyPrior
 from ..priors.diffusion import NetworkDiffusionPrior
-from .common import device, ema_update, run_loop, training_dict
+from .common import device, ema_update, run_loop, training_dict, optimizer_step
 from .data import make_source
 
 LOSSES = ("pseudo_huber", "l2")
@@ -149,19 +149,14 @@ def train_consistency(cfg: ConsistencyTrainConfig, *, progress: bool = True, log
             f_target = student_target.denoise_internal(x_hat, s)
         f = student.denoise_internal(x_next, s_next)
         loss = distance(f, f_target, cfg.loss).mean()
-        for g in opt.param_groups:
-            g["lr"] = cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        gnorm = torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
-        opt.step()
+        gnorm = optimizer_step(opt, net, loss, cfg, step)
         with torch.no_grad():
             for pt, p in zip(target.parameters(), net.parameters()):
                 pt.lerp_(p, 1 - cfg.target_ema)
             for bt, bb in zip(target.buffers(), net.buffers()):
                 bt.copy_(bb)
         ema_update(ema, net, cfg.ema_decay, step)
-        return {"loss": loss.item(), "grad_norm": float(gnorm), "sigma_mean": float(s_next.mean())}
+        return {"loss": loss.item(), "grad_norm": gnorm, "sigma_mean": float(s_next.mean())}
 
     def checkpoint_fn(step, wall):
         save_checkpoint(cfg.out, ema, checkpoint_config(cfg, teacher, ema, source.name, step, wall))

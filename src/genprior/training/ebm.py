@@ -16,7 +16,7 @@ import torch
 
 from ..nets.checkpoint import save_checkpoint
 from ..nets.ebm import EnergyNet
-from .common import device, ema_update, run_loop, training_dict
+from .common import device, ema_update, run_loop, training_dict, optimizer_step
 from .data import make_source
 
 
@@ -68,14 +68,9 @@ def train_ebm(cfg: EBMTrainConfig, *, progress: bool = True, log=print) -> Path:
         x = source(cfg.batch_size, gen).to(dev)
         eps = torch.randn(x.shape, generator=gen).to(dev)
         loss = dsm_loss(net, x, eps, cfg.sigma)
-        for g in opt.param_groups:
-            g["lr"] = cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        gn = torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
-        opt.step()
+        gn = optimizer_step(opt, net, loss, cfg, step)
         ema_update(ema, net, cfg.ema_decay, step)
-        return {"loss": loss.item(), "grad_norm": float(gn)}
+        return {"loss": loss.item(), "grad_norm": gn}
 
     def checkpoint_fn(step, wall):
         save_checkpoint(cfg.out, ema, {

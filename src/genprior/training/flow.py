@@ -17,7 +17,7 @@ from ..nets.checkpoint import save_checkpoint
 from ..nets.flow import MultiScaleFlow
 from ..priors.flow import FlowPrior
 from ..priors.vae import dequantize
-from .common import device, ema_update, run_loop, training_dict
+from .common import device, ema_update, run_loop, training_dict, optimizer_step
 from .data import make_source
 
 
@@ -74,14 +74,9 @@ def train_flow(cfg: FlowTrainConfig, *, progress: bool = True, log=print) -> Pat
         x = dequantize(source(cfg.batch_size, gen), gen).to(dev)
         d = x[0].numel()
         loss = ((-train_prior.log_prob(x) + d * 5.545177444479562) / (d * 0.6931471805599453)).mean()
-        for g in opt.param_groups:
-            g["lr"] = cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        gn = torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
-        opt.step()
+        gn = optimizer_step(opt, net, loss, cfg, step)
         ema_update(ema, net, cfg.ema_decay, step)
-        return {"bpd": loss.item(), "grad_norm": float(gn)}
+        return {"bpd": loss.item(), "grad_norm": gn}
 
     def checkpoint_fn(step, wall):
         save_checkpoint(cfg.out, ema, {

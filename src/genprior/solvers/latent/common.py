@@ -12,6 +12,24 @@ import torch
 from ..._checks import SIGMA_FLOOR, check_finite_step
 
 OPTIMIZERS = ("adam", "lbfgs")
+INITS = ("random", "zero", "encode")
+
+
+def check_optimizer_options(o) -> None:
+    """The checks every latent-optimisation method's options share (optimizer, init, lr, lr_decay,
+    max_iter, restarts, tol)."""
+    from ..._checks import check_nonneg, check_positive
+    if o.optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {o.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
+    if o.init not in INITS:
+        raise ValueError(f"unknown init {o.init!r}; known: {', '.join(INITS)}")
+    if o.lr is not None:
+        check_positive(o.lr, "lr")
+    if not 0 < o.lr_decay <= 1:
+        raise ValueError(f"lr_decay must be in (0, 1], got {o.lr_decay}")
+    if int(o.max_iter) < 1 or int(o.restarts) < 1:
+        raise ValueError(f"max_iter and restarts must be >= 1, got {o.max_iter}, {o.restarts}")
+    check_nonneg(o.tol, "tol")
 
 
 def sigma_of(problem) -> float:

@@ -25,12 +25,11 @@ from dataclasses import dataclass
 
 import torch
 
-from ..._checks import check_nonneg, check_positive
+from ..._checks import check_nonneg
 from ...priors.base import require
 from ..base import Result, progress_range, register
-from .common import OPTIMIZERS, flat_sq, minimize, randn, repeat_batch, sigma_of, smooth_inverse
+from .common import check_optimizer_options, flat_sq, minimize, randn, repeat_batch, sigma_of, smooth_inverse
 
-INITS = ("random", "zero", "encode")
 DEFAULT_LR = {"adam": 0.01, "lbfgs": 1.0}
 
 
@@ -56,17 +55,7 @@ class CSGMOptions:
 
     def __post_init__(self):
         check_nonneg(self.z_weight, "z_weight")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
-        if self.init not in INITS:
-            raise ValueError(f"unknown init {self.init!r}; known: {', '.join(INITS)}")
-        if self.lr is not None:
-            check_positive(self.lr, "lr")
-        if not 0 < self.lr_decay <= 1:
-            raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
-        if int(self.max_iter) < 1 or int(self.restarts) < 1:
-            raise ValueError(f"max_iter and restarts must be >= 1, got {self.max_iter}, {self.restarts}")
-        check_nonneg(self.tol, "tol")
+        check_optimizer_options(self)
 
 
 def latent_dtype(prior, like: torch.Tensor):

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ..._checks import check_nonneg, check_positive
+from ..._checks import check_nonneg
 from ..base import register
-from .common import OPTIMIZERS
-from .csgm import INITS, run_latent_map
+from .common import check_optimizer_options
+from .csgm import run_latent_map
 
 SPACES = ("x", "z")
 
@@ -53,17 +53,7 @@ class FlowMAPOptions:
         if self.space not in SPACES:
             raise ValueError(f"unknown space {self.space!r}; known: x, z")
         check_nonneg(self.gamma, "gamma")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
-        if self.init not in INITS:
-            raise ValueError(f"unknown init {self.init!r}; known: {', '.join(INITS)}")
-        if self.lr is not None:
-            check_positive(self.lr, "lr")
-        if not 0 < self.lr_decay <= 1:
-            raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
-        if int(self.max_iter) < 1 or int(self.restarts) < 1:
-            raise ValueError(f"max_iter and restarts must be >= 1, got {self.max_iter}, {self.restarts}")
-        check_nonneg(self.tol, "tol")
+        check_optimizer_options(self)
 
 
 @register("flow_map", FlowMAPOptions, needs=("generate", "log_prob"))
