@@ -7,28 +7,11 @@ import pytest
 import torch
 
 import genprior as gp
+from ._reference import diff_matrix
 from genprior.priors.classical import DCTL1, TV, NLMeans, PatchLowRank, SmoothTV, Tikhonov, WaveletL1, Wiener
 
 
 D = torch.float64
-
-
-# -- independent references ----------------------------------------------------------------------
-def diff_matrix(H, W, boundary):
-    """Forward differences as explicit (2 H W, H W) matrices: rows (direction, i, j)."""
-    n = H * W
-    M = np.zeros((2, H, W, n))
-    for i in range(H):
-        for j in range(W):
-            for k, (di, dj) in enumerate(((1, 0), (0, 1))):
-                ii, jj = i + di, j + dj
-                if boundary == "periodic":
-                    ii, jj = ii % H, jj % W
-                elif ii >= H or jj >= W:
-                    continue
-                M[k, i, j, ii * W + jj] += 1
-                M[k, i, j, i * W + j] -= 1
-    return torch.tensor(M.reshape(2 * n, n))
 
 
 # -- Tikhonov ------------------------------------------------------------------------------------
