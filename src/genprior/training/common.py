@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -20,6 +21,22 @@ import torch
 from .diffusion import save_grid
 
 __all__ = ["device", "ema_update", "run_loop", "save_grid", "training_dict"]
+
+
+@dataclass
+class TrainConfig:
+    """The settings every trainer of ``run_loop`` shares; a family's config adds its own and may change
+    these defaults (``lr``)."""
+    data: str
+    out: str
+    steps: int = 20000
+    batch_size: int = 64
+    lr: float = 1e-3
+    ema_decay: float = 0.999
+    seed: int = 0
+    save_every: int = 500
+    sample_every: int = 2000
+    name: str = ""
 
 
 def device() -> torch.device:

@@ -16,26 +16,17 @@ import torch
 
 from ..nets.checkpoint import save_checkpoint
 from ..nets.ebm import EnergyNet
-from .common import device, ema_update, run_loop, training_dict, optimizer_step
+from .common import TrainConfig, device, ema_update, run_loop, training_dict, optimizer_step
 from .data import make_source
 
 
 @dataclass
-class EBMTrainConfig:
-    data: str
-    out: str
-    steps: int = 20000
-    batch_size: int = 64
+class EBMTrainConfig(TrainConfig):
     lr: float = 5e-4
     sigma: float = 0.1
     width: int = 32
     warmup: int = 200
     grad_clip: float = 10.0
-    ema_decay: float = 0.999
-    seed: int = 0
-    save_every: int = 500
-    sample_every: int = 2000
-    name: str = ""
 
     def __post_init__(self):
         for k in ("steps", "batch_size", "width", "save_every"):

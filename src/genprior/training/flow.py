@@ -17,29 +17,19 @@ from ..nets.checkpoint import save_checkpoint
 from ..nets.flow import MultiScaleFlow
 from ..priors.flow import FlowPrior
 from ..priors.vae import dequantize
-from .common import device, ema_update, run_loop, training_dict, optimizer_step
+from .common import TrainConfig, device, ema_update, run_loop, training_dict, optimizer_step
 from .data import make_source
 
 
 @dataclass
-class FlowTrainConfig:
-    data: str
-    out: str
-    steps: int = 20000
-    batch_size: int = 64
-    lr: float = 1e-3
+class FlowTrainConfig(TrainConfig):
     warmup: int = 200
     levels: int = 2
     steps_per_level: int = 6
     hidden: int = 64
     alpha: float = 0.05
     grad_clip: float = 50.0
-    ema_decay: float = 0.999
-    seed: int = 0
-    save_every: int = 500
-    sample_every: int = 2000
     temperature: float = 0.8
-    name: str = ""
 
     def __post_init__(self):
         for k in ("steps", "batch_size", "levels", "steps_per_level", "hidden", "save_every"):

@@ -17,27 +17,18 @@ import torch.nn.functional as F
 from ..nets.checkpoint import save_checkpoint
 from ..nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..priors.gan import GANPrior
-from .common import device, ema_update, run_loop, training_dict
+from .common import TrainConfig, device, ema_update, run_loop, training_dict
 from .data import make_source
 
 
 @dataclass
-class GANTrainConfig:
-    data: str
-    out: str
-    steps: int = 20000
-    batch_size: int = 64
+class GANTrainConfig(TrainConfig):
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
     latent_dim: int = 64
     width: int = 32
     r1_gamma: float = 1.0
-    ema_decay: float = 0.999
-    seed: int = 0
-    save_every: int = 500
-    sample_every: int = 2000
-    name: str = ""
 
     def __post_init__(self):
         for k in ("steps", "batch_size", "latent_dim", "width", "save_every"):

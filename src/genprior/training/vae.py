@@ -15,25 +15,15 @@ import torch
 from ..nets.checkpoint import save_checkpoint
 from ..nets.vae import ConvVAE
 from ..priors.vae import VAEPrior, dequantize
-from .common import device, ema_update, run_loop, training_dict
+from .common import TrainConfig, device, ema_update, run_loop, training_dict
 from .data import make_source
 
 
 @dataclass
-class VAETrainConfig:
-    data: str
-    out: str
-    steps: int = 20000
-    batch_size: int = 64
-    lr: float = 1e-3
+class VAETrainConfig(TrainConfig):
     latent_dim: int = 32
     width: int = 32
     kl_warmup: int = 1000
-    ema_decay: float = 0.999
-    seed: int = 0
-    save_every: int = 500
-    sample_every: int = 2000
-    name: str = ""
 
     def __post_init__(self):
         for k in ("steps", "batch_size", "latent_dim", "width", "save_every"):
