@@ -4,17 +4,19 @@ the diffusion prior; and the sample quality of the consistency models against th
 
 Inverse problems (``solve`` mode): the held-out images and the tasks of the diffusion benchmark
 (genprior.bench.problems), one reconstruction per image (num_samples = 1 for every method), PSNR /
-SSIM of it, NFE (network forward + backward passes) and seconds per image. DMPlug stops by the
+SSIM of it, NFE (network forward + backward passes) and seconds per image. Every method runs at its
+defaults (the diffusion methods' defaults are tuned per operator kind on validation images) but for
+the step counts set here; ``pigdm_teacher10`` is the diffusion prior itself with 10 ΠGDM steps, the
+plain few-step reference. DMPlug stops by the
 discrepancy principle (τ = 1.1) — never by the truth; the benchmark records, *as a labelled
 diagnostic only*, the best PSNR over the iterations before the stop (``oracle_psnr_diagnostic``,
-what the reference script reports) through the solver's monitoring callback. Options of DPS / DDS
-are the ones tuned in benchmarks/diffusion/diffusion.json (read from it). The goal check per cell:
+what the reference script reports) through the solver's monitoring callback. The goal check per cell:
 a few-step method within 1 dB of the best diffusion method at ≤ 1/5 of its NFE.
 
 Sample quality (``quality`` mode): the consistency model at 1 and 2 steps and the teacher's Heun
 sampler at 1, 2, 10 and 35 steps from the same noise: Fréchet distance of 32-dimensional PCA
-features (PCA of held-out images; no trained classifier in the package yet) between N samples and
-N held-out images, and the PSNR of each sample to the teacher's 35-step sample from the same
+features (PCA of held-out images) and, on Fashion, FID on the shipped classifier's features
+(``gp.metrics.fid``) between N samples and N held-out images, and the PSNR of each sample to the teacher's 35-step sample from the same
 noise (distillation fidelity). Sample grids as PNGs.
 
     python benchmarks/few_step/few_step.py solve --prior diffusion-fashion28 \\
@@ -36,7 +38,6 @@ from genprior.bench.problems import DIFFUSION_TASKS as TASKS
 from genprior.bench.problems import diffusion_images
 
 HERE = Path(__file__).resolve().parent
-DIFFUSION_JSON = HERE.parent / "diffusion" / "diffusion.json"
 BASELINES = ("dps", "dds", "pigdm")
 # method -> (prior to use: "diffusion" | "cm" | "cm2", options); steps chosen for few network calls
 FEW_STEP = {
@@ -47,17 +48,8 @@ FEW_STEP = {
     "dps_cm": ("cm", dict(steps=10)),
     "dds_cm": ("cm", dict(steps=5)),
     "pigdm_cm": ("cm", dict(steps=5)),
+    "pigdm_teacher10": ("diffusion", dict(steps=10)),    # the teacher itself with few steps (a reference)
 }
-
-
-def tuned_options(prior_name: str, task: str, method: str) -> dict:
-    """The options diffusion.json's row used for (prior, task, method); {} when absent."""
-    if not DIFFUSION_JSON.exists():
-        return {}
-    rows = json.loads(DIFFUSION_JSON.read_text())["results"]["rows"]
-    row = next((r for r in rows if r.get("prior") == prior_name and r.get("task") == task
-                and r.get("method") == method), None)
-    return dict(row.get("options", {})) if row else {}
 
 
 def run(problem, y, x, method, prior, opts, seed=0, oracle=False):
@@ -106,7 +98,7 @@ def solve_mode(args):
         y = problem.measure(x_all, generator=torch.Generator().manual_seed(1))
         for method in methods:
             if method in BASELINES:
-                use, opts, name = prior, {**tuned_options(args.prior, task, method)}, method
+                use, opts, name = prior, {}, method
                 if args.baseline_steps:
                     opts["steps"] = args.baseline_steps
             else:
@@ -117,8 +109,6 @@ def solve_mode(args):
                     continue
                 name = method.split("_")[0]
                 opts = dict(opts)
-                if name in ("dps", "dds", "pigdm"):          # the teacher's tuned weight, fewer steps
-                    opts = {**tuned_options(args.prior, task, name), **opts}
                 if name == "dmplug":
                     opts.update(max_iter=args.dmplug_iters, tau=args.tau, lr=args.dmplug_lr)
             try:
@@ -203,10 +193,13 @@ def quality_mode(args):
                 x = torch.cat([cm.generate(c) for c in chunks])
             samples[f"consistency{steps}"] = (x, cm.nfe / len(chunks), time.perf_counter() - t)
     top = f"teacher_heun{max(int(s) for s in args.teacher_steps.split(','))}"
+    fashion = tuple(teacher.image_shape) == (1, 28, 28)       # the FID classifier is a Fashion-MNIST one
+    extractor = gp.metrics.fid_extractor() if fashion else None
     for name, (x, nfe, dt) in samples.items():
         xc = x.clamp(0, 1)
         row = {"sampler": name, "nfe": nfe, "seconds_per_sample": dt / n,
                "fd_pca": frechet_pca(xc, ref, basis, mean),
+               **({"fid": gp.metrics.fid(xc, ref, extractor)} if fashion else {}),
                "psnr_to_" + top: float(gp.metrics.psnr(xc, samples[top][0].clamp(0, 1)).mean()),
                "mean": float(xc.mean()), "std": float(xc.std())}
         png = f"{stem}_{name}.png"
@@ -214,11 +207,14 @@ def quality_mode(args):
         row["grid"] = png
         rows.append({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()})
         print(json.dumps(rows[-1]), flush=True)
-    floor = frechet_pca(diffusion_images(args.prior, teacher, n, "val").clamp(0, 1), ref, basis, mean)
-    save_report(args.out, {"rows": rows, "fd_pca_floor_val_vs_test": round(floor, 4), "samples": n,
+    val = diffusion_images(args.prior, teacher, n, "val").clamp(0, 1)
+    floor = frechet_pca(val, ref, basis, mean)
+    fid_floor = {"fid_floor_val_vs_test": round(gp.metrics.fid(val, ref, extractor), 4)} if fashion else {}
+    save_report(args.out, {"rows": rows, "fd_pca_floor_val_vs_test": round(floor, 4), **fid_floor, "samples": n,
                            "pca_dims": args.pca, "prior": args.prior, "consistency": args.consistency},
-                notes="FD on PCA features of held-out images (lower is better; floor = validation vs test "
-                      "images); psnr_to_teacher = fidelity to the teacher's many-step Heun sample from the "
+                notes="FD on PCA features of held-out images and, on Fashion, FID on the shipped classifier's "
+                      "features (gp.metrics.fid; lower is better; floors = validation vs test images, same N); "
+                      "psnr_to_teacher = fidelity to the teacher's many-step Heun sample from the "
                       "same noise (the consistency model's target). Same z for every sampler.")
 
 
