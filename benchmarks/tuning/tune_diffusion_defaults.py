@@ -8,11 +8,14 @@ Per (method, prior, task) the grid (the ladder 1, 3, 10, 30, ... x 10^k) starts 
 around the current default and is extended by one point (up to 3 times) while the best is at an edge, so the best is
 interior or the extension stopped. Per operator kind the table value is then the grid point with
 the smallest worst loss over the two priors (missing points are run on the other prior first).
-One JSON line per cell, appended as it goes (rerun to resume).
+One JSON line per cell, appended as it goes (rerun to resume). ``--extra`` runs further points
+where the three extensions stopped with the best at an edge (RED-diff on CT: 30 and 100 best).
 
-    nice -n 5 python benchmarks/tuning/tune_diffusion_defaults.py --methods dps,mcg,dds,diffpir,daps,reddiff \
-        --out benchmarks/tuning/tune_diffusion_defaults.jsonl
-    python benchmarks/tuning/tune_diffusion_defaults.py --summary --out benchmarks/tuning/tune_diffusion_defaults.jsonl
+    nice -n 5 python benchmarks/tuning/tune_diffusion_defaults.py --methods dps,mcg,dds,reddiff,diffpir,daps
+    nice -n 5 python benchmarks/tuning/tune_diffusion_defaults.py --methods '' --extra reddiff:ct:100,300
+    python benchmarks/tuning/tune_diffusion_defaults.py --summary     # tune_diffusion_defaults_summary.json
+
+(made on 2 shared cores at load 6-8: about 1 h; the tables in the method files are read off the summary)
 """
 import argparse
 import json
@@ -151,13 +154,19 @@ def main():
     ap.add_argument("--out", default="benchmarks/tuning/tune_diffusion_defaults.jsonl")
     ap.add_argument("--images", type=int, default=2)
     ap.add_argument("--samples", type=int, default=2)
+    ap.add_argument("--extra", default="", help="further points: method:task:v1,v2[;...] on every prior")
     ap.add_argument("--summary", action="store_true", help="only print / write the per-kind tables")
     a = ap.parse_args()
     torch.set_num_threads(1)
     cells = Cells(a.out)
     if not a.summary:
         ev = Evaluator(cells, a.images, a.samples)
-        for method in a.methods.split(","):
+        for spec in filter(None, a.extra.split(";")):
+            method, task, values = spec.split(":")
+            for prior_name in a.priors.split(","):
+                for v in values.split(","):
+                    ev.psnr(method, prior_name, task, float(v))
+        for method in filter(None, a.methods.split(",")):
             for task in a.tasks.split(","):
                 for prior_name in a.priors.split(","):
                     tune_cell(ev, method, prior_name, task)
