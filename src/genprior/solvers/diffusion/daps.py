@@ -5,6 +5,12 @@ At each level sigma_i: x̂0 = ODE solve of the prior from x to 0 (``ode_steps`` 
 r = r_scale sigma_i, step eta = lr / (1/r² + ||A||²/sigma_y²):
 x0 <- x0 + eta (-(x0 - x̂0)/r² - A^T (A x0 - y)/sigma_y²) + sqrt(2 eta) z;
 then re-noise x = x0 + sigma_{i+1} z.
+
+lr by operator kind, LR_DEFAULT: validation images, both shipped priors
+(benchmarks/tuning/tune_diffusion_defaults*.json, issue 10), the value with the smallest worst loss
+over the priors: 1.0 on tomography (best on both; the grid's cap: lr < 2 for a stable Langevin step)
+and blur (0.1 dB), 0.3 on Fourier sampling and random projections (0.03 and 0.3 dB), 0.1 on
+scattered inpainting and downsampling (best on both). Untuned kinds keep the former 0.5.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import torch
 
 from ..._checks import SIGMA_FLOOR, check_finite_step
 from ..base import progress_range, register
+from .dc import by_kind
 from .loop import NEEDS, DiffusionOptions, setup, sigmas_for
 
 
@@ -22,8 +29,19 @@ class DAPSOptions(DiffusionOptions):
     steps: int = 50
     ode_steps: int = 2
     langevin_steps: int = 30
-    lr: float = 0.5
+    lr: float | None = None        # None: LR_DEFAULT by operator kind
     r_scale: float = 1.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.lr is not None and not (0 < float(self.lr) < 2):
+            raise ValueError(f"lr must be in (0, 2) (a fraction of the stable Langevin step), got {self.lr}")
+
+
+#: lr by operator kind (validation images: benchmarks/tuning/tune_diffusion_defaults_summary.json)
+LR_DEFAULT = {"tomography": 1.0, "fourier_sampling": 0.3, "scattered_inpainting": 0.1, "box_inpainting": 0.1,
+              "downsampling": 0.1, "blur_symmetric": 1.0, "blur": 1.0, "random_projection": 0.3, "identity": 0.5,
+              "default": 0.5}
 
 
 def daps(prior, problem, y, sigmas, *, ode_steps: int = 2, langevin_steps: int = 30, lr: float = 0.5,
@@ -61,4 +79,5 @@ def daps(prior, problem, y, sigmas, *, ode_steps: int = 2, langevin_steps: int =
 def daps_method(problem, y, prior, o: DAPSOptions, generator, progress):
     """DAPS (Zhang et al. 2024): annealed decoupled sampling with Langevin on the measurement."""
     return daps(prior, problem, y, sigmas_for(prior, o), ode_steps=o.ode_steps, langevin_steps=o.langevin_steps,
-                lr=o.lr, r_scale=o.r_scale, num_samples=int(o.num_samples), generator=generator, progress=progress)
+                lr=o.lr if o.lr is not None else by_kind(LR_DEFAULT, problem), r_scale=o.r_scale,
+                num_samples=int(o.num_samples), generator=generator, progress=progress)

@@ -59,3 +59,11 @@ def vjp(ctx: StepContext, out: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 def check_positive_int(value, name: str) -> None:
     if int(value) < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
+
+
+def by_kind(table: dict, problem) -> float:
+    """A per-operator-kind default: ``table[operator_kind(A)]``, else ``table["default"]``
+    (kinds: :func:`genprior.solvers.map.common.operator_kind`; the diffusion methods' tables were
+    tuned on validation images by benchmarks/tuning/tune_diffusion_defaults.py)."""
+    from ..map.common import operator_kind
+    return float(table.get(operator_kind(problem.operator), table["default"]))

@@ -4,9 +4,13 @@ x' = x0 + s' (sqrt(1 - zeta) eps + sqrt(zeta) z).
 
 zeta's default depends on the operator's kind (:func:`genprior.solvers.map.common.operator_kind`):
 ZETA_DEFAULT, read off benchmarks/tuning/tune_diffpir_zeta.json (validation images, both shipped
-image priors, 100 steps, lam = 1)."""
+image priors, 100 steps, lam = 1). lam's default, 0.3 on every tuned kind (LAM_DEFAULT), was then
+tuned at those zetas (benchmarks/tuning/tune_diffusion_defaults*.json, issue 10): one constant holds,
+within 0.22 dB of each (prior, task)'s best on validation images (best 0.3 on CT, MRI and blur on
+both priors; 0.1 on inpainting, SR and CS, flat within 0.1-0.2 dB from 0.03 to 0.3)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..._checks import SIGMA_FLOOR
@@ -14,7 +18,7 @@ from ...priors.diffusion import NetworkDiffusionPrior
 from ...schedules.samplers import zeta_mixing
 from ..base import register
 from ..map.common import operator_kind
-from .dc import DCStep, check_positive_int
+from .dc import DCStep, by_kind, check_positive_int
 from .loop import NEEDS, DiffusionOptions, run_split
 
 
@@ -34,7 +38,7 @@ def start_sigma(prior) -> float | None:
 class ProxStep(DCStep):
     """x0 <- prox of the data term with weight w_k / rho_t (sigma_y floored at ``sigma_floor``)."""
 
-    lam: float = 1.0
+    lam: float | None = None       # None: LAM_DEFAULT by operator kind
     skip_sigma: float = 0.0
     cg_iters: int = 30
     sigma_floor: float = SIGMA_FLOOR
@@ -42,7 +46,11 @@ class ProxStep(DCStep):
     name = "prox"
 
     def __post_init__(self):
-        self.lam, self.skip_sigma, self.sigma_floor = float(self.lam), float(self.skip_sigma), float(self.sigma_floor)
+        if self.lam is not None:
+            self.lam = float(self.lam)
+            if not (self.lam > 0 and math.isfinite(self.lam)):
+                raise ValueError(f"lam must be finite and > 0, got {self.lam}")
+        self.skip_sigma, self.sigma_floor = float(self.skip_sigma), float(self.sigma_floor)
         check_positive_int(self.cg_iters, "cg_iters")
         super().__post_init__()
 
@@ -51,10 +59,16 @@ class ProxStep(DCStep):
         if float(ctx.sigma) < self.skip_sigma:
             return x0
         sy = max(ctx.problem.sigma_y, self.sigma_floor)
-        rho = self.lam * sy ** 2 / float(ctx.sigma) ** 2
+        lam = self.lam if self.lam is not None else by_kind(LAM_DEFAULT, ctx.problem)
+        rho = lam * sy ** 2 / float(ctx.sigma) ** 2
         gamma = ctx.weight / rho
         return ctx.problem.data.prox(x0, ctx.y, gamma, x0=x0, max_iter=self.cg_iters, warn=False)
 
+
+#: lam by operator kind (validation images: benchmarks/tuning/tune_diffusion_defaults_summary.json)
+LAM_DEFAULT = {"tomography": 0.3, "fourier_sampling": 0.3, "scattered_inpainting": 0.3, "box_inpainting": 0.3,
+               "downsampling": 0.3, "blur_symmetric": 0.3, "blur": 0.3, "random_projection": 0.3, "identity": 1.0,
+               "default": 1.0}
 
 #: zeta by operator kind (None in the options: this table). On validation images
 #: (benchmarks/tuning/tune_diffpir_zeta.json, lam = 1, 100 steps from start_sigma) zeta = 1 (fresh

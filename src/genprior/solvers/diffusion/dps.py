@@ -10,10 +10,15 @@ The per-step scale c_k (``weighting``), in the sigma form x = x0 + s eps on the 
   deepinv's ``DPS`` does (VP SDE + ancestral solver: its ``weight`` is zeta / sigma_y² here;
   exact equivalence in ``tests/solvers/diffusion/test_dps.py``). The step vanishes as s -> 0, so
   the last steps no longer kick the sample off the noise floor, which capped the constant step
-  (issue 11). 1/sigma_y²: the Gaussian likelihood's scale (zeta stands for the residual norm in
-  grad ||r||² / 2 = ||r|| grad ||r||): the best zeta on validation images was 0.1 for phantom
-  inpainting (sigma_y = 0.01) and CT (0.1) alike, 0.03 on Fashion inpainting; the default 0.05
-  loses 0.5, 1.8 and 1.3 dB to those (benchmarks/vs_deepinv/dps_ablation.json).
+  (issue 11). zeta stands for the residual norm in grad ||r||² / 2 = ||r|| grad ||r||, so its best
+  value depends on the operator: ZETA_DEFAULT["variance"] is a table by operator kind
+  (:func:`genprior.solvers.map.common.operator_kind`), the grid value with the smallest worst loss
+  over both shipped priors on validation images (benchmarks/tuning/tune_diffusion_defaults*.json,
+  issue 10): 0.1 on tomography (best on both priors), 0.01 on Fourier sampling (best on both),
+  0.03 on scattered inpainting and downsampling, 0.01 on blur and random projections. The Fashion
+  prior wants 3-10x smaller steps than the phantom one on inpainting, blur and CS (PSNR falls off a
+  cliff above its best), so the table's worst losses are 2.2-2.8 dB there and 5.2 dB on phantom CS.
+  Kinds not tuned (identity, explicit matrices: ``"default"``) keep the former constant 0.05.
 * ``"constant"``: c_k = 1, the former constant zeta (the reference code's, up to its VP factor
   1 / (sqrt(abar_t) sqrt(abar_{t-1})) in sigma form); kept for comparison.
 """
@@ -28,7 +33,7 @@ import torch
 from ..._checks import SIGMA_FLOOR
 from ...schedules.samplers import ddim
 from ..base import register
-from .dc import DCStep
+from .dc import DCStep, by_kind
 from .loop import NEEDS, DiffusionOptions, run_split
 
 WEIGHTINGS = ("variance", "constant")
@@ -46,22 +51,30 @@ class DPSGradient(DCStep):
     """x' <- x' - zeta c_k w_k grad_x ||y - A x0(x)|| (per batch element); c_k from ``weighting``;
     ``clip_x0`` clamps x0 to [0, 1] inside the likelihood."""
 
-    zeta: float | None = None          # None: the default of ``weighting`` (ZETA_DEFAULT)
+    zeta: float | None = None          # None: ZETA_DEFAULT[weighting] (by operator kind for "variance")
     weighting: str = "variance"        # variance | constant
     clip_x0: bool = False
 
     needs_grad: ClassVar[bool] = True
     name: ClassVar[str] = "dps"
+    zeta_table: ClassVar[dict] = {}      # set below (ZETA_DEFAULT)
 
     def __post_init__(self):
         if self.weighting not in WEIGHTINGS:
             raise ValueError(f"unknown DPS weighting {self.weighting!r}; known: {', '.join(WEIGHTINGS)}")
-        if self.zeta is None:
-            self.zeta = ZETA_DEFAULT[self.weighting]
-        self.zeta = float(self.zeta)
-        if not (self.zeta >= 0 and math.isfinite(self.zeta)):
-            raise ValueError(f"zeta must be finite and >= 0 (a step size), got {self.zeta}")
+        if self.zeta is None and not isinstance(self.zeta_table[self.weighting], dict):
+            self.zeta = self.zeta_table[self.weighting]
+        if self.zeta is not None:
+            self.zeta = float(self.zeta)
+            if not (self.zeta >= 0 and math.isfinite(self.zeta)):
+                raise ValueError(f"zeta must be finite and >= 0 (a step size), got {self.zeta}")
         super().__post_init__()
+
+    def zeta_for(self, problem) -> float:
+        """``zeta``, else the class's table for ``weighting`` by the operator's kind."""
+        if self.zeta is not None:
+            return self.zeta
+        return by_kind(self.zeta_table[self.weighting], problem)
 
     def after(self, ctx, x_next):
         with torch.enable_grad():
@@ -71,11 +84,15 @@ class DPSGradient(DCStep):
             (g,) = torch.autograd.grad(norms.sum(), ctx.x)
         ctx.counters["vjp"] = ctx.counters.get("vjp", 0) + 1
         c = step_scale(self.weighting, ctx.sigma, ctx.sigma_next, ctx.problem.sigma_y)
-        return x_next - self.zeta * c * ctx.weight * g
+        return x_next - self.zeta_for(ctx.problem) * c * ctx.weight * g
 
 
-#: default zeta per weighting (variance: validation images, see the module docstring)
-ZETA_DEFAULT = {"variance": 0.05, "constant": 0.5}
+#: default zeta per weighting; "variance": by operator kind (validation images, see the module docstring)
+ZETA_DEFAULT = {"variance": {"tomography": 0.1, "fourier_sampling": 0.01, "scattered_inpainting": 0.03,
+                             "box_inpainting": 0.03, "downsampling": 0.03, "blur_symmetric": 0.01, "blur": 0.01,
+                             "random_projection": 0.01, "identity": 0.05, "default": 0.05},
+                "constant": 0.5}
+DPSGradient.zeta_table = ZETA_DEFAULT
 
 
 @dataclass(kw_only=True)

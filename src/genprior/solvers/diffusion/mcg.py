@@ -1,5 +1,13 @@
 """Manifold-constrained gradients (Chung et al. 2022): the DPS gradient step, then the projection
-onto {A x = y_{s'}} (y_{s'} = y + s' A z): x' <- P(x' - zeta w_k grad_x ||y - A x0(x)||)."""
+onto {A x = y_{s'}} (y_{s'} = y + s' A z): x' <- P(x' - zeta w_k grad_x ||y - A x0(x)||).
+
+zeta (with DPS's variance weighting) by operator kind, ZETA_DEFAULT["variance"]: the grid value
+with the smallest worst loss over both shipped priors on validation images
+(benchmarks/tuning/tune_diffusion_defaults*.json, issue 10): 0.03 on Fourier sampling (best on
+both), scattered inpainting and random projections (worst loss 0.6-0.8 dB), 0.01 on downsampling
+(0.9 dB) and tomography (flat: the projection onto the noisy data dominates, 30.5-30.7 dB on
+phantom CT at every zeta, below TV). On Gaussian blur with sigma_y = 0.01 MCG diverges at every
+zeta (the projection's A^+ amplifies the noise; the NaN guard stops it): blur keeps 0.03, untuned."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,6 +27,7 @@ class MCGStep(DPSGradient):
     pinv_iters: int = 30
 
     name = "mcg"
+    zeta_table = {}                      # set below (ZETA_DEFAULT)
 
     def __post_init__(self):
         check_positive_int(self.pinv_iters, "pinv_iters")
@@ -27,6 +36,14 @@ class MCGStep(DPSGradient):
     def after(self, ctx, x_next):
         proj = Projection(lam=1.0, noisy=True, pinv_iters=self.pinv_iters)
         return proj.after(ctx, DPSGradient.after(self, ctx, x_next))
+
+
+#: default zeta per weighting; "variance": by operator kind (validation images, see the module docstring)
+ZETA_DEFAULT = {"variance": {"tomography": 0.01, "fourier_sampling": 0.03, "scattered_inpainting": 0.03,
+                             "box_inpainting": 0.03, "downsampling": 0.01, "blur_symmetric": 0.03, "blur": 0.03,
+                             "random_projection": 0.03, "identity": 0.05, "default": 0.05},
+                "constant": 0.5}
+MCGStep.zeta_table = ZETA_DEFAULT
 
 
 @dataclass(kw_only=True)

@@ -1,7 +1,18 @@
 """Pseudo-inverse guided diffusion, ΠGDM (Song et al. 2023):
 x0 <- x0 + w_k s² J^T A^T (r² A A^T + sigma_y² I)^{-1} (y - A x0),  J = dx0/dx,
 r² = s² c² / (s² + c²) with c the data scale; then a DDIM step with the network's eps.
-The inverse is exact in the operator's SVD basis, else by CG."""
+The inverse is exact in the operator's SVD basis, else by CG.
+
+No overshoot (``max_step=True``, default): the correction d = w_k s² J^T h is scaled by
+alpha = min(1, <u, A d> / ||A d||²), u = y - A x0 (per batch element), so that it never more than
+cancels the residual. With an isotropic Gaussian prior of variance c², s² J = r² I and A d = F u, 0 <= F < I, so alpha = 1
+exactly; with a network, s² J is the posterior covariance (Tweedie), which at high noise is the
+prior's covariance, far above r² <= c² along image-like directions: the likelihood's r² I and the
+step's s² J disagree: at sigma_max = 40 the correction was 19-23x the Gaussian one on
+inpainting validation images, and 1-2 steps returned values from -35 to 28 (issue 10 #3); capped,
+they stay near [0, 1]. At the default 50 steps the cap moved phantom validation PSNRs by <= 0.03 dB; at 5-10 steps
+it ranged from -2.7 dB (phantom CT, 10 steps) to +2.9 dB (phantom MRI, 5 steps); ``max_step=False``
+is the paper's uncapped step."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -37,6 +48,7 @@ class PiGDMStep(DCStep):
 
     data_scale: float | None = None
     cg_iters: int = 20
+    max_step: bool = True      # scale the correction so it never overshoots the residual (module docstring)
 
     needs_grad: ClassVar[bool] = True
     name: ClassVar[str] = "pigdm"
@@ -65,7 +77,20 @@ class PiGDMStep(DCStep):
             h = A.apply_adjoint(v)
         with torch.enable_grad():
             g = vjp(ctx, ctx.x0, h)
-        return ctx.x0.detach() + ctx.weight * s ** 2 * g
+        d = ctx.weight * s ** 2 * g
+        if self.max_step:
+            d = d * no_overshoot(u, A.apply(d)).reshape(-1, *([1] * (d.ndim - 1)))
+        return ctx.x0.detach() + d
+
+
+def no_overshoot(u: torch.Tensor, Ad: torch.Tensor) -> torch.Tensor:
+    """alpha = min(1, <u, A d> / ||A d||²) per batch element, shape (B,) (real part for complex data;
+    1 where A d = 0): the step along d that minimises ||u - alpha A d||, capped at the full step."""
+    dims = tuple(range(1, u.ndim))
+    num = (u.conj() * Ad).real.sum(dims) if u.is_complex() else (u * Ad).sum(dims)
+    den = (Ad.abs() ** 2).sum(dims)
+    alpha = torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), torch.ones_like(den))
+    return alpha.clamp(0, 1)
 
 
 @dataclass(kw_only=True)
