@@ -27,7 +27,8 @@ def test_options_are_the_dc_step():
     assert {f.name for f in dataclasses.fields(DPSGradient)} == {"zeta", "weighting", "clip_x0"}
     assert DPSOptions().weighting == "variance" and DPSOptions().zeta is None    # by operator kind at the run
     ct = gp.tasks.make("ct", (1, 16, 16), n_angles=8, sigma_y=0.1)
-    assert DPSOptions().zeta_for(ct) == ZETA_DEFAULT["variance"]["tomography"] and DPSOptions(zeta=0.2).zeta_for(ct) == 0.2
+    assert DPSOptions().zeta_for(ct) == ZETA_DEFAULT["variance"]["tomography"]
+    assert DPSOptions(zeta=0.2).zeta_for(ct) == 0.2
     assert DPSOptions().schedule == "vp"
     assert DPSOptions(weighting="constant").zeta == ZETA_DEFAULT["constant"]
 

@@ -5,14 +5,14 @@ The inverse is exact in the operator's SVD basis, else by CG.
 
 No overshoot (``max_step=True``, default): the correction d = w_k s² J^T h is scaled by
 alpha = min(1, <u, A d> / ||A d||²), u = y - A x0 (per batch element), so that it never more than
-cancels the residual. With an isotropic Gaussian prior of variance c², s² J = r² I and A d = F u, 0 <= F < I, so alpha = 1
-exactly; with a network, s² J is the posterior covariance (Tweedie), which at high noise is the
-prior's covariance, far above r² <= c² along image-like directions: the likelihood's r² I and the
-step's s² J disagree: at sigma_max = 40 the correction was 19-23x the Gaussian one on
-inpainting validation images, and 1-2 steps returned values from -35 to 28 (issue 10 #3); capped,
-they stay near [0, 1]. At the default 50 steps the cap moved phantom validation PSNRs by <= 0.03 dB; at 5-10 steps
-it ranged from -2.7 dB (phantom CT, 10 steps) to +2.9 dB (phantom MRI, 5 steps); ``max_step=False``
-is the paper's uncapped step."""
+cancels the residual. With an isotropic Gaussian prior of variance c², s² J = r² I and A d = F u,
+0 <= F < I, so alpha = 1 exactly; with a network, s² J is the posterior covariance (Tweedie), which
+at high noise is the prior's covariance, far above r² <= c² along image-like directions: the
+likelihood's r² I and the step's s² J disagree. At sigma_max = 40 the correction was 19-23x the
+Gaussian one on inpainting validation images, and 1-2 steps returned values from -35 to 28
+(issue 10 #3); capped, they stay near [0, 1]. At the default 50 steps the cap moved phantom
+validation PSNRs by <= 0.03 dB; at 5-10 steps it ranged from -2.7 dB (phantom CT, 10 steps) to
++2.9 dB (phantom MRI, 5 steps). ``max_step=False`` is the paper's uncapped step."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
