@@ -108,6 +108,33 @@ def run(args):
                     print(d_x, d_y, seed, key, row[key + "_x"], "x floor", row[key + "_s"], "s", flush=True)
                     save(args, list(rows.values()))
     save(args, list(rows.values()), final=True)
+    plot(list(rows.values()), Path(args.out).with_suffix(".png"))
+
+
+def plot(rows, path):
+    """Per d_x: the sliced W2 as a multiple of floor_mean (median over d_y and seeds) against the particle
+    count N, per SMC method, beside the 'ignore y' reference (exact prior samples)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    dims = sorted({r["d_x"] for r in rows})
+    fig, axes = plt.subplots(1, len(dims), figsize=(4.3 * len(dims), 4), squeeze=False)
+    for ax, d_x in zip(axes[0], dims):
+        sel = [r for r in rows if r["d_x"] == d_x]
+        for m in SMC:
+            ns = sorted({int(k.split("@")[1][:-3]) for r in sel for k in r if k.startswith(m + "@") and k.endswith("_xm")})
+            pts = [(n, statistics.median(r[f"{m}@{n}_xm"] for r in sel if f"{m}@{n}_xm" in r)) for n in ns]
+            if pts:
+                ax.plot(*zip(*pts), "o-", label=m)
+        ax.axhline(statistics.median(r["prior_samples"] / r["floor_mean"] for r in sel), color="k", ls=":", label="ignore y (prior samples)")
+        ax.axhline(1, color="k", ls="--", lw=1, label="floor")
+        ax.set(xscale="log", yscale="log", xlabel="particles per filter", title=f"d_x = {d_x} ({len(sel)} problems)")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("sliced W2 / floor_mean (median over problems)")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def summarise(rows):
@@ -121,6 +148,7 @@ def summarise(rows):
             s = {"floor": round(statistics.mean(r["floor"] for r in sel), 3),
                  "floor_mean": round(statistics.mean(r["floor_mean"] for r in sel), 3),
                  "prior_samples_x": round(statistics.mean(r["prior_samples"] / r["floor"] for r in sel), 2),
+                 "prior_samples_xm": round(statistics.mean(r["prior_samples"] / r["floor_mean"] for r in sel), 2),
                  "seeds": len(sel)}
             for k in keys:
                 vals = [r[k] for r in sel if k in r]
@@ -160,8 +188,12 @@ def main():
     ap.add_argument("--max-total", type=int, default=65536, help="at most this many particles per run (fewer filters)")
     ap.add_argument("--big-particles", default="16,64", type=lambda s: [int(v) for v in s.split(",")],
                     help="particle counts run at d_x >= 800")
+    ap.add_argument("--plot-only", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.plot_only:
+        plot(json.loads(Path(args.out).read_text())["results"]["rows"], Path(args.out).with_suffix(".png"))
+        return
     run(args)
 
 
