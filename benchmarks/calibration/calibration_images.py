@@ -122,8 +122,8 @@ def run(args):
                          num_samples=args.S, **o)
             row = {"setting": key, "method": name, "prior": prior_name, "task": task, "images": args.images,
                    "samples": args.S}
-            if "particles" in r.info and "weights" in r.info:
-                P, W = r.info["particles"], r.info["weights"]
+            if "final_particles" in r.info:
+                P, W = r.info["final_particles"], r.info["final_weights"]
                 P = P.reshape(P.shape[0] * P.shape[1], *P.shape[2:])          # (N F, B, ...)
                 W = W.reshape(W.shape[0] * W.shape[1], *W.shape[2:])
                 row.update(evaluate(P, x, W))

@@ -44,8 +44,8 @@ class SMCOptions(DiffusionOptions):
     the proposal has a density). ``weights``: "exact" (default); the ablations "none" (no
     importance weights) and "partial" (the SVD filters: the proposal's normaliser Z only, without
     dividing by the previous twist, as FPS's paper weights; TDS: without the p/q ratio) are
-    not exact and exist for tests. ``keep_particles``: ``info["particles"]`` (N, F, B, ...) and
-    ``info["weights"]`` (N, F, B), the final weighted particle systems (normalised weights; e.g. for
+    not exact and exist for tests. ``keep_particles``: ``info["final_particles"]`` (N, F, B, ...) and
+    ``info["final_weights"]`` (N, F, B), the final weighted particle systems (normalised weights; e.g. for
     coverage from the weighted set, :func:`genprior.metrics.coverage` with ``weights``)."""
 
     steps: int = 100
@@ -246,8 +246,8 @@ def finish(lay: Layout, tracker: Tracker, x: torch.Tensor, prior, nfe0: int, *, 
            "network_evaluations_per_measurement": (calls + extra_nfe) * lay.N * lay.F, **tracker.info(),
            **(info or {})}
     if keep:
-        inf["particles"] = x.reshape(lay.N, lay.F, lay.B, *x.shape[1:])
-        inf["weights"] = normalise(tracker.logw).reshape(lay.N, lay.F, lay.B)
+        inf["final_particles"] = x.reshape(lay.N, lay.F, lay.B, *x.shape[1:])
+        inf["final_weights"] = normalise(tracker.logw).reshape(lay.N, lay.F, lay.B)
     return Result(x=mean if lay.S > 1 else samples[0], samples=samples if lay.S > 1 else None,
                   mean=mean if lay.S > 1 else None, std=std if lay.S > 1 else None, nfe=calls + extra_nfe,
                   history=history or {}, info=inf)
