@@ -170,6 +170,8 @@ def plot(rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     keys = list(dict.fromkeys(r["setting"] for r in rows))
+    names = list(dict.fromkeys(r["method"] for r in rows))
+    colour = {m: plt.get_cmap("tab20")(i % 20) for i, m in enumerate(names)}
     fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 4.4), squeeze=False)
     for ax, key in zip(axes[0], keys):
         S = next(r["samples"] for r in rows if r["setting"] == key)
@@ -179,7 +181,7 @@ def plot(rows, path):
         for r in (r for r in rows if r["setting"] == key):
             exact_family = r["method"] in SMC + MCMC
             ax.plot(LEVELS, [r[f"cov{int(lv * 100)}"] for lv in LEVELS], "o-" if exact_family else "x:",
-                    lw=2 if exact_family else 1, label=f"{r['method']} (r={r['corr_std_err']:.2f})")
+                    lw=2 if exact_family else 1, color=colour[r["method"]], label=f"{r['method']} (r={r['corr_std_err']:.2f})")
         ax.set_title(key, fontsize=9)
         ax.set_xlabel("nominal")
         ax.set_ylim(0, 1)
