@@ -17,7 +17,11 @@ c² = c0² + (1 - b)² gamma with gamma Tweedie's covariance Cov[x0 | x_s] avera
 (one finite-difference probe of the denoiser's Jacobian): the plain DDPM kernel (gamma = 0) loses
 O(1/steps) of the variance (measured 10-12 % on a unit Gaussian at 100 EDM steps), which the
 weights cannot repair since it changes the chain they are exact for. The last step to s' = 0 thus
-has c² = gamma (``kernel_var="ddpm"``: c = s), so that every step has a density.
+has c² = gamma (``kernel_var="ddpm"``: c = s), so that every step has a density. Caveat measured on
+a network prior (benchmarks/calibration/calibration_images.py): gamma from one random probe is noisy
+per particle, and the SVD filters' weights Z then favour particles with an over-estimated c, whose
+unobserved pixels get that extra noise (MCGdiff, Fashion inpaint_random, 4 particles: hole RMSE 0.39
+against 0.10 with "ddpm"); TDS was unaffected (0.09 either way).
 
 Performance: a step costs its network calls and little else (benchmarks/gmm/smc_overhead.json:
 0.98-1.04x the raw network per call on a 32-particle batch, Fashion prior).
