@@ -21,7 +21,7 @@ has c² = gamma (``kernel_var="ddpm"``: c = s), so that every step has a density
 a network prior (benchmarks/calibration/calibration_images.py): gamma from one random probe is noisy
 per particle, and the SVD filters' weights Z then favour particles with an over-estimated c, whose
 unobserved pixels get that extra noise (MCGdiff, Fashion inpaint_random, 4 particles: hole RMSE 0.39
-against 0.10 with "ddpm"); TDS was unaffected (0.09 either way).
+against 0.10-0.24 with "ddpm" over seeds and 4-8 particles); TDS was unaffected (0.09 either way).
 
 Performance: a step costs its network calls and little else (benchmarks/gmm/smc_overhead.json:
 0.98-1.04x the raw network per call on a 32-particle batch, Fashion prior).
