@@ -89,13 +89,40 @@ def sliced_wasserstein(X: torch.Tensor, Y: torch.Tensor, n_proj: int = 128, *,
     return ((px - py).abs() ** p).mean(0).mean() ** (1 / p)
 
 
-def coverage(samples: torch.Tensor, truth: torch.Tensor, level: float = 0.9) -> torch.Tensor:
+def coverage(samples: torch.Tensor, truth: torch.Tensor, level: float = 0.9,
+             weights: torch.Tensor | None = None) -> torch.Tensor:
     """Fraction of pixels whose truth lies in the central ``level`` interval of the samples
-    (samples: (N, B, ...), truth: (B, ...)); per batch element."""
-    lo = torch.quantile(samples.double(), (1 - level) / 2, dim=0)
-    hi = torch.quantile(samples.double(), 1 - (1 - level) / 2, dim=0)
+    (samples: (N, B, ...), truth: (B, ...)); per batch element. ``weights`` (N, B), >= 0: a
+    weighted sample set (e.g. an SMC sampler's final particles), whose interval ends are the
+    weighted quantiles Q(p) = min{v_(j) : sum_{i <= j} w_(i) >= p sum w} (inverted CDF, per pixel);
+    without weights the quantiles interpolate linearly (torch.quantile)."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    if weights is None:
+        lo = torch.quantile(samples.double(), (1 - level) / 2, dim=0)
+        hi = torch.quantile(samples.double(), 1 - (1 - level) / 2, dim=0)
+    else:
+        lo, hi = _weighted_interval(samples, weights, level)
     inside = (truth.double() >= lo) & (truth.double() <= hi)
     return inside.reshape(inside.shape[0], -1).double().mean(1)
+
+
+def _weighted_interval(samples: torch.Tensor, weights: torch.Tensor, level: float):
+    N, B = samples.shape[:2]
+    if tuple(weights.shape) != (N, B):
+        raise ValueError(f"weights must be (N, B) = ({N}, {B}) for samples of shape {tuple(samples.shape)}, "
+                         f"got {tuple(weights.shape)}")
+    w = weights.double()
+    if not bool((w >= 0).all()) or not bool((w.sum(0) > 0).all()):
+        raise ValueError("weights must be >= 0 with a positive sum per batch element")
+    w = (w / w.sum(0)).reshape(N, B, *[1] * (samples.ndim - 2)).expand(samples.shape)
+    vals, order = torch.sort(samples.double(), dim=0)
+    cdf = torch.cumsum(torch.gather(w, 0, order), 0)
+    ends = []
+    for p in ((1 - level) / 2, 1 - (1 - level) / 2):
+        j = (cdf < p - 1e-12).sum(0, keepdim=True).clamp_max(N - 1)
+        ends.append(torch.gather(vals, 0, j)[0])
+    return ends
 
 
 

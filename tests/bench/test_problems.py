@@ -65,3 +65,32 @@ def test_gmm_posterior_mean_matches_importance_sampling():
     # and the posterior has moved: far from the prior mean in units of its spread
     assert float(((exact - prior.mean().reshape(-1)) / sd).abs().max()) > 1
 
+
+
+@pytest.mark.parametrize("d_x, d_y, seed", [(8, 2, 0), (8, 4, 1), (80, 1, 2)])
+def test_gmm_problem_spectral_is_the_rotated_problem(d_x, d_y, seed):
+    """gmm_problem_spectral is gmm_problem in A's right-singular basis: the same A (x̄ = x Vtᵀ), the
+    same denoiser up to the rotation, and its closed-form diagonal posterior rotated back equals the
+    original posterior (weights, means, full covariances); its operator's adjoint is the adjoint."""
+    from genprior.bench.problems import gmm_problem_spectral
+    prior, problem, y, post = gmm_problem(d_x, d_y, seed)
+    pr, pb, y2, po, Vt = gmm_problem_spectral(d_x, d_y, seed)
+    assert torch.equal(y, y2) and pb.sigma_y == problem.sigma_y
+    assert torch.allclose(Vt @ Vt.T, torch.eye(d_x, dtype=D), atol=1e-12)
+    x = torch.randn(5, d_x, generator=torch.Generator().manual_seed(3), dtype=D) * 4
+    assert torch.allclose(pb.operator.apply(x @ Vt.T), problem.operator.apply(x), atol=1e-12)
+    z = torch.randn(5, d_y, generator=torch.Generator().manual_seed(4), dtype=D)
+    assert abs(float((pb.operator.apply(x) * z).sum() - (x * pb.operator.apply_adjoint(z)).sum())) < 1e-10
+    for sigma in (0.5, 3.0, 40.0):
+        assert torch.allclose(pr.x0(x @ Vt.T, sigma) @ Vt, prior.x0(x, sigma), atol=1e-10)
+    assert abs(pr.sigma_max - prior.sigma_max) < 1e-9 * prior.sigma_max and abs(pr.data_std - prior.data_std) < 1e-10
+    assert torch.allclose(po.weights, post.weights, atol=1e-12)
+    assert torch.allclose(po.mu @ Vt, post.mu, atol=1e-10)
+    assert torch.allclose(Vt.T @ torch.diag_embed(po.lam) @ Vt, post.covariances(), atol=1e-10)
+    # the SVD filters see V = I and the singular values of A
+    s = torch.linalg.svdvals(_matrix(problem, d_x))
+    assert torch.equal(pb.operator.V_adjoint(x), x)
+    assert torch.allclose(pb.operator.singulars()[:d_y], s, atol=1e-12) and not pb.operator.singulars()[d_y:].any()
+
+
+D = torch.float64

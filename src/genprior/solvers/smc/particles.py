@@ -17,7 +17,11 @@ c² = c0² + (1 - b)² gamma with gamma Tweedie's covariance Cov[x0 | x_s] avera
 (one finite-difference probe of the denoiser's Jacobian): the plain DDPM kernel (gamma = 0) loses
 O(1/steps) of the variance (measured 10-12 % on a unit Gaussian at 100 EDM steps), which the
 weights cannot repair since it changes the chain they are exact for. The last step to s' = 0 thus
-has c² = gamma (``kernel_var="ddpm"``: c = s), so that every step has a density.
+has c² = gamma (``kernel_var="ddpm"``: c = s), so that every step has a density. Caveat measured on
+a network prior (benchmarks/calibration/calibration_images.py): gamma from one random probe is noisy
+per particle, and the SVD filters' weights Z then favour particles with an over-estimated c, whose
+unobserved pixels get that extra noise (MCGdiff, Fashion inpaint_random, 4 particles: hole RMSE 0.39
+against 0.10-0.24 with "ddpm" over seeds and 4-8 particles); TDS was unaffected (0.09 either way).
 
 Performance: a step costs its network calls and little else (benchmarks/gmm/smc_overhead.json:
 0.98-1.04x the raw network per call on a 32-particle batch, Fashion prior).
@@ -44,7 +48,9 @@ class SMCOptions(DiffusionOptions):
     the proposal has a density). ``weights``: "exact" (default); the ablations "none" (no
     importance weights) and "partial" (the SVD filters: the proposal's normaliser Z only, without
     dividing by the previous twist, as FPS's paper weights; TDS: without the p/q ratio) are
-    not exact and exist for tests."""
+    not exact and exist for tests. ``keep_particles``: ``info["final_particles"]`` (N, F, B, ...) and
+    ``info["final_weights"]`` (N, F, B), the final weighted particle systems (normalised weights; e.g. for
+    coverage from the weighted set, :func:`genprior.metrics.coverage` with ``weights``)."""
 
     steps: int = 100
     particles: int = 64
@@ -53,6 +59,7 @@ class SMCOptions(DiffusionOptions):
     weights: str = "exact"
     kernel_var: str = "tweedie"
     filters: int | None = None
+    keep_particles: bool = False
 
     def __post_init__(self):
         super().__post_init__()
@@ -198,6 +205,15 @@ def tweedie_var(prior, x: torch.Tensor, x0: torch.Tensor, s, generator) -> torch
     return (s * s * tr / d).clamp_min(0)
 
 
+def normal(shape, dtype, device, generator) -> torch.Tensor:
+    """Standard normal draws of ``shape`` in ``dtype``; float64 ones are drawn in float32 and cast
+    (5x cheaper on CPU, where float64 randn dominated a d = 800 step; the draws only drive the
+    proposals, whose densities the weights evaluate in float64 at the values actually drawn)."""
+    if dtype == torch.float64:
+        return torch.randn(shape, generator=generator, dtype=torch.float32, device=device).double()
+    return torch.randn(shape, generator=generator, dtype=dtype, device=device)
+
+
 def flat_sum(t: torch.Tensor) -> torch.Tensor:
     """Sum over all but the first axis (complex-aware |.|² must be applied before)."""
     return t.reshape(t.shape[0], -1).sum(1)
@@ -223,7 +239,7 @@ def layout(y: torch.Tensor, o: SMCOptions) -> Layout:
 
 
 def finish(lay: Layout, tracker: Tracker, x: torch.Tensor, prior, nfe0: int, *, extra_nfe: int = 0,
-           info: dict | None = None, history: dict | None = None) -> Result:
+           info: dict | None = None, history: dict | None = None, keep: bool = False) -> Result:
     """Result with S draws per measurement; nfe counts batched network calls (one per step, as the
     diffusion loop does), info adds per-particle evaluations and the ESS trace."""
     calls = prior.nfe - nfe0
@@ -233,6 +249,9 @@ def finish(lay: Layout, tracker: Tracker, x: torch.Tensor, prior, nfe0: int, *, 
     inf = {"particles": lay.N, "filters_per_measurement": lay.F, "network_calls": calls + extra_nfe,
            "network_evaluations_per_measurement": (calls + extra_nfe) * lay.N * lay.F, **tracker.info(),
            **(info or {})}
+    if keep:
+        inf["final_particles"] = x.reshape(lay.N, lay.F, lay.B, *x.shape[1:])
+        inf["final_weights"] = normalise(tracker.logw).reshape(lay.N, lay.F, lay.B)
     return Result(x=mean if lay.S > 1 else samples[0], samples=samples if lay.S > 1 else None,
                   mean=mean if lay.S > 1 else None, std=std if lay.S > 1 else None, nfe=calls + extra_nfe,
                   history=history or {}, info=inf)
@@ -246,7 +265,7 @@ def start(prior, problem, y, o: SMCOptions, generator):
     dtype = y.real.dtype
     sig = sigmas_for(prior, o).to(dtype)
     yg = y.repeat(lay.F, *[1] * (y.ndim - 1))
-    x = torch.randn((lay.N * lay.G, *A.x_shape), generator=generator, dtype=dtype, device=y.device) * sig[0]
+    x = normal((lay.N * lay.G, *A.x_shape), dtype, y.device, generator) * sig[0]
     return lay, sig, yg, x
 
 
@@ -339,11 +358,11 @@ def svd_filter(prior, problem, y, o: SMCOptions, potential, generator, progress,
             mb, = tr.step(mb)
         pm = torch.where(fin, (mb * vf + mu * c2) / tot, mb)
         ps = torch.where(fin, (c2 * vf / tot).sqrt(), c * torch.ones_like(vf))
-        zb = A.V_adjoint(torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device))
+        zb = A.V_adjoint(normal(x.shape, x.dtype, x.device, generator))
         xb = pm + ps * zb
         x = A.V(xb)
         x = x.real if x.is_complex() else x
         check_finite_step(x, f"{name} step {k} (sigma={float(s):.4g})")
         lg = log_g(xb, mu, v)
     extra = {k: ctx[k] for k in ("snapped",) if k in ctx}
-    return finish(lay, tr, x, prior, nfe0, info={"steps": steps, **extra})
+    return finish(lay, tr, x, prior, nfe0, info={"steps": steps, **extra}, keep=o.keep_particles)

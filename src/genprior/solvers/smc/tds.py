@@ -22,7 +22,7 @@ from ..._checks import check_finite_step, check_positive
 from ..base import register
 from ..diffusion.loop import NEEDS
 from ..latent.common import flat_sq, sigma_of
-from .particles import SMCOptions, Tracker, finish, kernel, repeat_particles, start, tweedie_var
+from .particles import SMCOptions, Tracker, finish, kernel, normal, repeat_particles, start, tweedie_var
 
 
 @dataclass(kw_only=True)
@@ -80,7 +80,7 @@ def tds(problem, y, prior, o: TDSOptions, generator, progress):
         gam = tweedie_var(prior, x, x0, s, generator) if o.kernel_var == "tweedie" else None
         m, c = kernel(x, x0, s, s_next, o.eta, gam)
         shift = c * c * g
-        z = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+        z = normal(x.shape, x.dtype, x.device, generator)
         x_new = m + shift + c * z
         # log p(x_new | x) - log q(x_new | x) = (|x_new - m - shift|² - |x_new - m|²) / (2 c²)
         cc = (c * c).reshape(-1) if torch.is_tensor(c) else c * c
@@ -90,4 +90,4 @@ def tds(problem, y, prior, o: TDSOptions, generator, progress):
         check_finite_step(x_new, f"tds step {k} (sigma={float(s):.4g})")
         x, lt, g, x0 = x_new, lt_new, g_new, x0_new
     return finish(lay, tr, x, prior, nfe0, extra_nfe=backward,
-                  info={"steps": steps, "network_backward": backward})
+                  info={"steps": steps, "network_backward": backward}, keep=o.keep_particles)
