@@ -206,3 +206,42 @@ def test_tuning_suite_with_a_grid():
     # validation images only: the last two Fashion-MNIST test images, phantoms from seed 20000
     assert {c.spec["image"] for c in cells if c.spec["image_set"] == "fashion28_val"} == {"test[9998]", "test[9999]"}
     assert {c.spec["image_source"]["seed"] for c in cells if c.spec["image_set"] == "phantoms64_val"} == {20000}
+
+
+def test_gmm_cells_share_their_problem_and_equal_a_fresh_computation(tmp_path):
+    """The runner makes each mixture problem and its exact reference samples once per process; every
+    row still equals the computation from scratch (problem, method, references, sliced W2)."""
+    import torch
+
+    from genprior.bench.problems import gmm_problem
+    p = tmp_path / "gmm.toml"
+    p.write_text(textwrap.dedent("""
+        [suite]
+        seeds = [0, 1]
+        num_samples = 100
+        dtype = "float64"
+        [[tasks]]
+        name = "gmm8"
+        problem = "gmm"
+        options = { d_x = 8, d_y = 2, directions = 30 }
+        [[methods]]
+        name = "ddrm"
+        options = { steps = 10 }
+        [[methods]]
+        name = "dds"
+        options = { steps = 10 }
+    """))
+    runner.run(p, tmp_path / "out", progress=False)
+    rows = runner.load_results(tmp_path / "out")
+    assert len(rows) == 4 and not any("error" in r for r in rows)
+
+    def sw(a, b):
+        return float(gp.metrics.sliced_wasserstein(a, b, 30, generator=torch.Generator().manual_seed(7)))
+    for r in rows:
+        prior, problem, y, post = gmm_problem(8, 2, r["seed"])
+        g = torch.Generator().manual_seed(10_000 + r["seed"])
+        ref, ref2 = post.sample_exact(100, generator=g), post.sample_exact(100, generator=g)
+        res = gp.solve(problem, y, method=r["method_name"], prior=prior, num_samples=100, steps=10,
+                       generator=torch.Generator().manual_seed(r["seed"]))
+        assert r["sliced_w2_floor"] == sw(ref2, ref)
+        assert r["sliced_w2"] == sw(res.samples[:, 0], ref)
