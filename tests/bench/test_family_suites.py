@@ -245,3 +245,7 @@ def test_gmm_cells_share_their_problem_and_equal_a_fresh_computation(tmp_path):
                        generator=torch.Generator().manual_seed(r["seed"]))
         assert r["sliced_w2_floor"] == sw(ref2, ref)
         assert r["sliced_w2"] == sw(res.samples[:, 0], ref)
+    # the report does not show the suite's nominal σ_y for mixture tasks (each problem draws its own)
+    from genprior.bench.report import write
+    page = Path(write(tmp_path / "out")).read_text()
+    assert "σ_y drawn per problem" in page and "σ_y = 0.01" not in page
