@@ -21,7 +21,7 @@ import genprior as gp
 from genprior.bench import save_report
 
 HERE = Path(__file__).resolve().parent
-TASKS = {      # as benchmarks/classical/classical.py
+TASKS = {      # as the `classical` suite (src/genprior/bench/suites/classical.toml)
     "denoise": ({}, 0.1),
     "deblur_gauss": ({"std": 2.0}, 0.01),
     "deblur_motion": ({}, 0.01),

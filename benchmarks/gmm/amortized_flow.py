@@ -1,6 +1,7 @@
 """The amortized point on the exact-posterior mixture benchmark: a conditional RealNVP per problem.
 
-For each mixture problem of benchmarks/gmm/gmm_posterior.py (same d_x, d_y, seeds, N and directions),
+For each mixture problem of the `gmm` suite (same d_x, d_y, seeds, N and directions; the zero-shot
+rows beside it are those of benchmarks/gmm/gmm_posterior.json, from the retired script),
 a conditional flow q(x | y) is trained on pairs x ~ prior, y = A x + σ_y n (``--steps`` Adam steps,
 batch 512, 1 thread), then sampled at the problem's y. Reported beside that benchmark's rows: the
 sliced W2 to exact posterior samples (and its floor), seconds to draw the N samples, training
@@ -46,7 +47,7 @@ def main():
         for d_y in [int(v) for v in args.dys.split(",")]:
             for seed in [int(v) for v in args.seeds.split(",")]:
                 prior, problem, y, post = gmm_problem(d_x, d_y, seed)
-                g = torch.Generator().manual_seed(10_000 + seed)            # as gmm_posterior.py
+                g = torch.Generator().manual_seed(10_000 + seed)            # as the gmm suite
                 ref, ref2 = post.sample_exact(args.n, generator=g), post.sample_exact(args.n, generator=g)
                 gdir = lambda: torch.Generator().manual_seed(7)  # noqa: E731
                 floor = float(gp.metrics.sliced_wasserstein(ref2, ref, args.directions, generator=gdir()))

@@ -270,7 +270,8 @@ def build(folder, *, figures: bool = True) -> str:
         parts.append(f'<h2 id="{_slug(task)}">{html.escape(task)}</h2>')
         parts.append(f"<p class=\"note\">task <code>{html.escape(str(t0.get('task_name')))}</code>, options "
                      f"<code>{html.escape(json.dumps(t0.get('task_options', {})))}</code>, "
-                     f"σ_y = {t0.get('sigma_y')}</p>")
+                     + ("σ_y drawn per problem (seed)</p>" if any("sliced_w2" in r for r in trows)
+                        else f"σ_y = {t0.get('sigma_y')}</p>"))
         for iset in list(dict.fromkeys(r.get("image_set") for r in trows)):
             srows = [r for r in trows if r.get("image_set") == iset]
             title = task + (f" / {iset}" if iset else "")

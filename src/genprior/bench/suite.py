@@ -29,11 +29,14 @@ A suite is the cross product task x method x prior x image x seed; each element 
     tasks = ["denoise"]         # optional: only these task names / labels
     images = ["fashion"]        # optional: only these image sets
     per_task = { ct = { lam = 0.1 } }   # optional: options merged over `options` for one task
+    grid = { zeta = [0.01, 0.1] }       # optional: one method per combination (cartesian product),
+                                        #   labelled "dps[zeta=0.01]", "dps[zeta=0.1]"
 """
 from __future__ import annotations
 
 import dataclasses
 import importlib
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +45,7 @@ SUITE_DIR = Path(__file__).resolve().parent / "suites"
 
 _SUITE_KEYS = {"name", "seeds", "num_samples", "imports", "dtype", "description"}
 _TASK_KEYS = {"name", "options", "sigma_y", "image_shape", "label", "problem"}
-_METHOD_KEYS = {"name", "options", "prior", "tasks", "images", "per_task", "label"}
+_METHOD_KEYS = {"name", "options", "prior", "tasks", "images", "per_task", "label", "grid"}
 _IMAGE_KEYS = {"name", "dataset", "names", "indices", "count", "size", "seed", "split", "folder"}
 _DATASETS = ("images", "phantoms", "fashion_mnist")
 _PROBLEMS = ("image", "gmm")
@@ -301,10 +304,11 @@ def parse(doc: dict, *, source: str = "<suite>", check_names: bool = True) -> Su
             if k not in {t.name for t in tasks} | set(labels):
                 raise SuiteError(f"{src}: {where}.per_task names {k!r}, not a task of this suite")
             _typed(v, dict, f"{where}.per_task.{k}", src)
-        label = m.get("label", mname)
-        methods.append(MethodSpec(name=mname, label=_typed(label, str, f"{where}.label", src),
-                                  options=dict(_typed(m.get("options", {}), dict, f"{where}.options", src)),
-                                  priors=priors, tasks=mtasks, images=mimages, per_task=dict(per_task)))
+        label = _typed(m.get("label", mname), str, f"{where}.label", src)
+        options = dict(_typed(m.get("options", {}), dict, f"{where}.options", src))
+        for suffix, combo in _grid(m.get("grid"), options, per_task, where, src):
+            methods.append(MethodSpec(name=mname, label=label + suffix, options={**options, **combo},
+                                      priors=priors, tasks=mtasks, images=mimages, per_task=dict(per_task)))
 
     suite = Suite(name=name, tasks=tuple(tasks), methods=tuple(methods), images=tuple(images),
                   seeds=tuple(seeds), num_samples=num_samples, imports=imports, dtype=dtype,
@@ -312,6 +316,37 @@ def parse(doc: dict, *, source: str = "<suite>", check_names: bool = True) -> Su
     if check_names:
         check_registered(suite)
     return suite
+
+
+def _grid_value(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def _grid(grid, options: dict, per_task: dict, where: str, src: str) -> list[tuple[str, dict]]:
+    """A method's ``grid`` (option -> list of values) as (label suffix, options) per combination, in
+    the cartesian product's order (the last option varies fastest); [("", {})] without a grid."""
+    if grid is None:
+        return [("", {})]
+    _typed(grid, dict, f"{where}.grid", src)
+    if not grid:
+        raise SuiteError(f"{src}: {where}.grid is empty")
+    for k, vals in grid.items():
+        _typed(vals, list, f"{where}.grid.{k}", src)
+        if not vals:
+            raise SuiteError(f"{src}: {where}.grid.{k} is an empty list")
+        if len(set(map(repr, vals))) != len(vals):
+            raise SuiteError(f"{src}: {where}.grid.{k} repeats a value: {vals}")
+        if k in options:
+            raise SuiteError(f"{src}: {where} sets {k!r} in both `options` and `grid`")
+        clash = [t for t, o in per_task.items() if k in o]
+        if clash:
+            raise SuiteError(f"{src}: {where} sets {k!r} in both `grid` and per_task ({clash})")
+    keys = list(grid)
+    out = []
+    for combo in itertools.product(*(grid[k] for k in keys)):
+        suffix = "[" + ",".join(f"{k}={_grid_value(v)}" for k, v in zip(keys, combo)) + "]"
+        out.append((suffix, dict(zip(keys, combo))))
+    return out
 
 
 def run_imports(suite: Suite) -> None:
