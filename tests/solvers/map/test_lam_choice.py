@@ -20,13 +20,14 @@ def _problem(task, sigma_y=0.02, size=32, **opts):
 @pytest.mark.parametrize("method,task", [("tikhonov", "deblur_gauss"), ("tv", "deblur_gauss"), ("tv", "inpaint_random"),
                                          ("dct", "mri"), ("wavelet", "denoise")])
 def test_auto_lam_meets_the_discrepancy_principle(method, task):
-    """||A x_lam - y||² = tau m sigma_y² within the search's 5% (m: measured real entries), lam
-    and the search recorded in info."""
+    """||A x_lam - y||² = tau m sigma_y² within the search's 5% (m: measured real entries; tau = 0.9
+    by default), lam and the search recorded in info."""
     x, p, y = _problem(task)
     r = gp.solve(p, y, method)
     m = noise_dof(p, y)
     ratio = float((p.operator.A(r.x) - y).abs().pow(2).sum()) / (m * p.sigma_y ** 2)
-    assert abs(ratio - 1) < 0.06, ratio
+    assert abs(ratio / 0.9 - 1) < 0.06, ratio
+    assert r.info["lam_rule"] == "discrepancy (tau=0.9)"
     assert r.info["lam_rule"].startswith("discrepancy") and r.info["lam"] > 0
     assert 2 <= r.info["lam_solves"] <= 10 and len(r.info["lam_search"]) == r.info["lam_solves"] - 1
     # tau scales the target: a larger tau, a larger lam
@@ -94,3 +95,16 @@ def test_auto_lam_beats_the_table_on_denoising_and_is_near_the_oracle():
     auto, table = ps(gp.solve(p, y, "tv")), ps(gp.solve(p, y, "tv", lam="table"))
     oracle = max(ps(gp.solve(p, y, "tv", lam=0.03 * 2 ** (k / 2))) for k in range(-2, 9))
     assert auto > table and auto > oracle - 1.0, (auto, table, oracle)
+
+
+def test_default_tau_below_one_does_not_over_smooth_deblurring():
+    """Morozov's tau = 1 over-smooths (a good estimate fits part of the noise); the default 0.9 (chosen on
+    validation images) is within 0.1 dB of the best lam on a grid chosen with the truth for Tikhonov
+    deblurring (Gaussian std 2, camera 32², sigma_y = 0.01; measured 23.48 dB, best 23.51 dB at lam/2),
+    tau = 1 loses 0.56 dB (22.95 dB)."""
+    x, p, y = _problem("deblur_gauss", sigma_y=0.01, std=2.0)
+    ps = lambda r: float(gp.metrics.psnr(r.x.clamp(0, 1), x))  # noqa: E731
+    r = gp.solve(p, y, "tikhonov")
+    best = max(ps(gp.solve(p, y, "tikhonov", lam=r.info["lam"] * 2.0 ** k)) for k in range(-3, 2))
+    assert ps(r) > best - 0.1
+    assert ps(gp.solve(p, y, "tikhonov", tau=1.0)) < best - 0.4

@@ -15,7 +15,7 @@ import torch
 from ...linalg import cg, warn_unconverged
 from ...priors.classical import Tikhonov
 from ..base import Result, register
-from .common import check_lam, choose_lam, noise_dof
+from .common import DEFAULT_TAU, check_lam, choose_lam, noise_dof
 
 # lam="table": scale * max(sigma_y, SIGMA_FLOOR); one scale for every operator (no table tuned)
 LAM_SCALE = {"default": 0.1}
@@ -24,7 +24,7 @@ LAM_SCALE = {"default": 0.1}
 @dataclass
 class TikhonovOptions:
     lam: float | str = "auto"     # a number, "auto" (discrepancy / GCV) or "table" (see solvers.map.common)
-    tau: float = 1.0              # discrepancy principle: ||A x - y||² = tau m sigma_y²
+    tau: float = DEFAULT_TAU      # discrepancy principle: ||A x - y||² = tau m sigma_y² (common.DEFAULT_TAU)
     L: str = "gradient"           # identity | gradient | laplacian (periodic); gradient: >= mle on every task
     max_iter: int = 200
     tol: float = 1e-8
