@@ -89,7 +89,7 @@ def test_auto_lam_without_sigma_falls_back_to_the_table_for_nonlinear_methods():
 def test_auto_lam_beats_the_table_on_denoising_and_is_near_the_oracle():
     """Denoising camera 32², sigma_y = 0.1: the table's lam (tuned at other noise levels) under-smooths;
     the discrepancy lam is within 1 dB of the best lam on a fine grid chosen with the truth (measured:
-    26.30 vs 26.93 dB, table 24.13 dB: Morozov with tau = 1 over-smooths slightly, as is well known)."""
+    26.30 vs 26.93 dB with tau = 1, table 24.13 dB)."""
     x, p, y = _problem("denoise", sigma_y=0.1)
     ps = lambda r: float(gp.metrics.psnr(r.x.clamp(0, 1), x))  # noqa: E731
     auto, table = ps(gp.solve(p, y, "tv")), ps(gp.solve(p, y, "tv", lam="table"))
