@@ -22,7 +22,7 @@ from .._checks import batch_param, check_image
 from ..operators.gradient import finite_diff, finite_diff_adjoint
 from ..operators.transforms import difference_symbol
 from .tv import TV, SmoothTV
-from .wavelets import DCTL1, DWT2, WaveletFrameL1, WaveletL1, soft_threshold
+from .wavelets import DCTL1, DWT2, DCTFrameL1, WaveletFrameL1, WaveletL1, soft_threshold
 
 TIKHONOV_OPERATORS = ("identity", "gradient", "laplacian")
 
@@ -84,9 +84,9 @@ def _tv_aniso(**options) -> TV:
 # the named classical priors for ``genprior.priors.load`` (priors/registry.py serves them)
 CLASSICAL: Registry = Registry("prior")
 for _name, _factory in (("tikhonov", Tikhonov), ("tv", TV), ("tv_aniso", _tv_aniso), ("smooth_tv", SmoothTV),
-                        ("wavelet", WaveletL1), ("wavelet_ti", WaveletFrameL1), ("dct", DCTL1),
+                        ("wavelet", WaveletL1), ("wavelet_ti", WaveletFrameL1), ("dct", DCTL1), ("dct_ti", DCTFrameL1),
                         ("lowrank", PatchLowRank), ("nlm", NLMeans), ("bm3d", BM3D), ("wiener", Wiener)):
     CLASSICAL.register(_name, _factory)
 
-__all__ = ["Tikhonov", "TV", "SmoothTV", "WaveletL1", "WaveletFrameL1", "DCTL1", "DWT2", "PatchLowRank", "NLMeans", "BM3D", "Wiener",
+__all__ = ["Tikhonov", "TV", "SmoothTV", "WaveletL1", "WaveletFrameL1", "DCTL1", "DCTFrameL1", "DWT2", "PatchLowRank", "NLMeans", "BM3D", "Wiener",
            "soft_threshold", "svt", "finite_diff", "finite_diff_adjoint"]

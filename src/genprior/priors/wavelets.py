@@ -124,7 +124,48 @@ class DCTL1(_TransformL1):
         return f"DCTL1(block={self.block})"
 
 
-class WaveletFrameL1(FramePrior):
+class _CycleSpunFrame(FramePrior):
+    """K = S^{-1/2} [T C_s]_s for an orthonormal transform T (``self.transform``: forward, inverse,
+    mask) and the circular shifts C_s, s in ``self.offsets`` (S of them): a Parseval tight frame
+    (K^T K = I); r(x) = ||M K x||_1 with M the transform's penalised-coefficient mask."""
+
+    capabilities = frozenset({"value", "prox"})
+    frame_bound = 1.0
+    parseval = True
+
+    def _init_frame(self, transform, offsets, inner_iters, tol):
+        if not (isinstance(inner_iters, int) and inner_iters >= 1):
+            raise ValueError(f"inner_iters must be an int >= 1, got {inner_iters!r}")
+        self.transform, self.offsets = transform, offsets
+        self.inner_iters, self.tol = inner_iters, check_nonneg(tol, "tol")
+
+    def analysis(self, x: torch.Tensor) -> torch.Tensor:
+        """K x: (B, C, H, W) -> (B, S, C, H, W)."""
+        c = [self.transform.forward(torch.roll(x, s, (-2, -1))) for s in self.offsets]
+        return torch.stack(c, 1) / len(self.offsets) ** 0.5
+
+    def synthesis(self, c: torch.Tensor) -> torch.Tensor:
+        """K^T c: (B, S, C, H, W) -> (B, C, H, W) (also the left inverse: K^T K = I)."""
+        out = sum(torch.roll(self.transform.inverse(c[:, i]), (-s[0], -s[1]), (-2, -1))
+                  for i, s in enumerate(self.offsets))
+        return out / len(self.offsets) ** 0.5
+
+    def mask(self, H, W, device=None):
+        return self.transform.mask(H, W, device)
+
+    def coefficient_norm(self, c: torch.Tensor) -> torch.Tensor:
+        return (c.abs() * self.mask(*c.shape[-2:], c.device)).flatten(1).sum(1)
+
+    def shrink(self, c: torch.Tensor, t) -> torch.Tensor:
+        """Soft-thresholding of the penalised coefficients by t (the prox of t ||M .||_1)."""
+        return torch.where(self.mask(*c.shape[-2:], c.device), soft_threshold(c, t), c)
+
+    def project_dual(self, c: torch.Tensor, radius=1.0) -> torch.Tensor:
+        """|c| <= radius on the penalised coefficients, 0 elsewhere."""
+        return c.clamp(-radius, radius) * self.mask(*c.shape[-2:], c.device)
+
+
+class WaveletFrameL1(_CycleSpunFrame):
     """Translation-invariant wavelet sparsity by cycle spinning (Coifman & Donoho 1995):
     r(x) = ||M K x||_1 with K = S^{-1/2} [W T_s]_s, W the orthogonal DWT of :class:`DWT2`, T_s the
     circular shifts s in {0..shifts-1}², S = shifts², M the detail-band mask. K is a Parseval tight
@@ -132,46 +173,42 @@ class WaveletFrameL1(FramePrior):
     (ADMM in the ``wavelet`` method). ``prox`` is exact up to ``tol``: FGP on the dual,
     u = x - gamma K^T p, |p| <= 1 on the mask, p = 0 off it (Beck & Teboulle 2009)."""
 
-    capabilities = frozenset({"value", "prox"})
     name = "wavelet_ti"
-    frame_bound = 1.0
-    parseval = True
 
     def __init__(self, wavelet: str = "db4", levels: int = 3, shifts: int = 2, *, inner_iters: int = 100,
                  tol: float = 1e-5):
         if not (isinstance(shifts, int) and shifts >= 1):
             raise ValueError(f"shifts must be an int >= 1, got {shifts!r}")
-        if not (isinstance(inner_iters, int) and inner_iters >= 1):
-            raise ValueError(f"inner_iters must be an int >= 1, got {inner_iters!r}")
         self.dwt = DWT2(wavelet, levels)
         self.wavelet, self.levels, self.shifts = wavelet, levels, shifts
-        self.inner_iters, self.tol = inner_iters, check_nonneg(tol, "tol")
-        self.offsets = [(i, j) for i in range(shifts) for j in range(shifts)]
+        self._init_frame(self.dwt, [(i, j) for i in range(shifts) for j in range(shifts)], inner_iters, tol)
         self.config = dict(wavelet=wavelet, levels=levels, shifts=shifts, inner_iters=inner_iters, tol=tol)
-
-    def analysis(self, x: torch.Tensor) -> torch.Tensor:
-        """K x: (B, C, H, W) -> (B, S, C, H, W)."""
-        c = [self.dwt.forward(torch.roll(x, s, (-2, -1))) for s in self.offsets]
-        return torch.stack(c, 1) / len(self.offsets) ** 0.5
-
-    def synthesis(self, c: torch.Tensor) -> torch.Tensor:
-        """K^T c: (B, S, C, H, W) -> (B, C, H, W) (also the left inverse: K^T K = I)."""
-        out = sum(torch.roll(self.dwt.inverse(c[:, i]), (-s[0], -s[1]), (-2, -1)) for i, s in enumerate(self.offsets))
-        return out / len(self.offsets) ** 0.5
 
     def mask(self, H, W, device=None):
         return self.dwt.detail_mask(H, W, device)
 
-    def coefficient_norm(self, c: torch.Tensor) -> torch.Tensor:
-        return (c.abs() * self.mask(*c.shape[-2:], c.device)).flatten(1).sum(1)
-
-    def shrink(self, c: torch.Tensor, t) -> torch.Tensor:
-        """Soft-thresholding of the detail coefficients by t (the prox of t ||M .||_1)."""
-        return torch.where(self.mask(*c.shape[-2:], c.device), soft_threshold(c, t), c)
-
-    def project_dual(self, c: torch.Tensor, radius=1.0) -> torch.Tensor:
-        """|c| <= radius on the detail coefficients, 0 on the approximation band."""
-        return c.clamp(-radius, radius) * self.mask(*c.shape[-2:], c.device)
-
     def __repr__(self) -> str:
         return f"WaveletFrameL1(wavelet={self.wavelet!r}, levels={self.levels}, shifts={self.shifts})"
+
+
+class DCTFrameL1(_CycleSpunFrame):
+    """Translation-invariant block-DCT sparsity (sliding-window DCT; Guleryuz 2006, Yu & Sapiro 2011):
+    r(x) = ||M K x||_1 with K = S^{-1/2} [C_b T_s]_s, C_b the orthonormal b x b block DCT of
+    :class:`DCTL1` (block=b), T_s the circular shifts s in {floor(i b / shifts)}², S = shifts², M the
+    non-DC mask of every block. A Parseval tight frame (K^T K = I); ``prox`` by FGP on the dual as
+    :class:`WaveletFrameL1`. ``shifts = b`` is the fully sliding DCT; ``shifts = 1`` the plain block DCT."""
+
+    name = "dct_ti"
+
+    def __init__(self, block: int = 8, shifts: int = 2, *, inner_iters: int = 100, tol: float = 1e-5):
+        if not (isinstance(block, int) and not isinstance(block, bool) and block >= 2):
+            raise ValueError(f"block must be an int >= 2, got {block!r}")
+        if not (isinstance(shifts, int) and not isinstance(shifts, bool) and 1 <= shifts <= block):
+            raise ValueError(f"shifts must be an int in 1..block = {block}, got {shifts!r}")
+        self.block, self.shifts = block, shifts
+        steps = [i * block // shifts for i in range(shifts)]
+        self._init_frame(DCTL1(block), [(i, j) for i in steps for j in steps], inner_iters, tol)
+        self.config = dict(block=block, shifts=shifts, inner_iters=inner_iters, tol=tol)
+
+    def __repr__(self) -> str:
+        return f"DCTFrameL1(block={self.block}, shifts={self.shifts})"

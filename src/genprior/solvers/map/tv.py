@@ -10,7 +10,7 @@ from ...operators.gradient import FiniteDifference
 from ...priors.tv import TV
 from ..base import Result, progress_range, register
 from .admm import ADMM, CGNormalSolver, FourierNormalSolver, PCGNormalSolver
-from .common import ResidualHistory, choose_lam, smooth_init
+from .common import DEFAULT_TAU, ResidualHistory, choose_lam, smooth_init
 from .pdhg import PDHG
 
 # lam="table": LAM_SCALE[operator_kind(A)] * sigma_y (common.operator_kind), the best scale on validation
@@ -22,7 +22,7 @@ LAM_SCALE = {"default": 0.1, "identity": 0.3, "box_inpainting": 0.3, "tomography
 @dataclass
 class TVOptions:
     lam: float | str = "auto"     # a number, "auto" (discrepancy principle) or "table" (see solvers.map.common)
-    tau: float = 1.0              # discrepancy principle: ||A x - y||² = tau m sigma_y²
+    tau: float = DEFAULT_TAU      # discrepancy principle: ||A x - y||² = tau m sigma_y² (common.DEFAULT_TAU)
     isotropic: bool = True
     boundary: str = "neumann"     # neumann (the standard TV) | periodic (FTVd's wrap-around differences)
     solver: str = "admm"          # admm (split z = D x) | pdhg
