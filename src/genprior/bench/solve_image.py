@@ -104,7 +104,10 @@ def run_solve(task: str, image: str, method: str, out, *, size: int | None = 64,
     opts = dict(method_opts or {})
     if num_samples is not None:
         opts["num_samples"] = num_samples
-    resolved = resolved_options(build_options(method_info(method), opts))
+    built = build_options(method_info(method), opts)
+    resolved = resolved_options(built)
+    from ..solvers.diffusion.dc import kind_defaults
+    resolved.update(kind_defaults(method, built, problem))       # by-kind defaults: the value used, not None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     y = problem.measure(x, generator=torch.Generator().manual_seed(seed))

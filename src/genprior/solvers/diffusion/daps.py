@@ -20,7 +20,7 @@ import torch
 
 from ..._checks import SIGMA_FLOOR, check_finite_step
 from ..base import progress_range, register
-from .dc import by_kind
+from .dc import KIND_DEFAULTS, by_kind
 from .loop import NEEDS, DiffusionOptions, setup, sigmas_for
 
 
@@ -81,3 +81,5 @@ def daps_method(problem, y, prior, o: DAPSOptions, generator, progress):
     return daps(prior, problem, y, sigmas_for(prior, o), ode_steps=o.ode_steps, langevin_steps=o.langevin_steps,
                 lr=o.lr if o.lr is not None else by_kind(LR_DEFAULT, problem), r_scale=o.r_scale,
                 num_samples=int(o.num_samples), generator=generator, progress=progress)
+
+KIND_DEFAULTS["daps"] = {"lr": LR_DEFAULT}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from ...linalg import cg
 from ...schedules.samplers import ddim
 from ..base import register
-from .dc import DCStep, by_kind, check_positive_int
+from .dc import DCStep, KIND_DEFAULTS, by_kind, check_positive_int
 from .loop import NEEDS, DiffusionOptions, run_split
 
 
@@ -70,3 +70,5 @@ def dds(problem, y, prior, o: DDSOptions, generator, progress):
     """Decomposed diffusion sampling (Chung et al. 2024): CG on (I + gamma A^T A) x = x0 + gamma A^T y
     from x0 (no network gradient), then DDIM(eta) with the network's eps."""
     return run_split(prior, problem, y, o, ddim(o.eta), o, generator, progress, "dds", eps_from="network")
+
+KIND_DEFAULTS["dds"] = {"gamma": GAMMA_DEFAULT}

@@ -18,7 +18,7 @@ from ...priors.diffusion import NetworkDiffusionPrior
 from ...schedules.samplers import zeta_mixing
 from ..base import register
 from ..map.common import operator_kind
-from .dc import DCStep, by_kind, check_positive_int
+from .dc import DCStep, KIND_DEFAULTS, by_kind, check_positive_int
 from .loop import NEEDS, DiffusionOptions, run_split
 
 
@@ -106,3 +106,5 @@ def diffpir(problem, y, prior, o: DiffPIROptions, generator, progress):
     then x' = x0 + sigma' (sqrt(1-zeta) eps + sqrt(zeta) z), zeta by operator kind by default."""
     return run_split(prior, problem, y, o, zeta_mixing(default_zeta(problem, o.zeta)), o, generator, progress, "diffpir",
                      sigma_max=start_sigma(prior))
+
+KIND_DEFAULTS["diffpir"] = {"lam": LAM_DEFAULT, "zeta": ZETA_DEFAULT}

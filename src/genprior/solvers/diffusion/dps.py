@@ -33,7 +33,7 @@ import torch
 from ..._checks import SIGMA_FLOOR
 from ...schedules.samplers import ddim
 from ..base import register
-from .dc import DCStep, by_kind
+from .dc import DCStep, KIND_DEFAULTS, by_kind
 from .loop import NEEDS, DiffusionOptions, run_split
 
 WEIGHTINGS = ("variance", "constant")
@@ -109,3 +109,5 @@ def dps(problem, y, prior, o: DPSOptions, generator, progress):
     """Diffusion posterior sampling (Chung et al. 2023, Alg. 1): ancestral step, then
     x' -= zeta c_k grad_x ||y - A x0(x)|| (per sample), c_k = (s_k² - s_{k+1}²) / sigma_y² by default."""
     return run_split(prior, problem, y, o, ddim(o.eta), o, generator, progress, "dps")
+
+KIND_DEFAULTS["dps"] = {"zeta": lambda o: ZETA_DEFAULT[o.weighting]}

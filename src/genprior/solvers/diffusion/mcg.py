@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ...schedules.samplers import ddim
 from ..base import register
-from .dc import check_positive_int
+from .dc import KIND_DEFAULTS, check_positive_int
 from .dps import DPSGradient, DPSOptions
 from .loop import NEEDS, run_split
 from .score_sde import Projection
@@ -56,3 +56,5 @@ def mcg(problem, y, prior, o: MCGOptions, generator, progress):
     """Manifold-constrained gradients (Chung et al. 2022): DPS gradient + projection onto
     {A x = y_sigma'} (y_sigma' = y + sigma' A z)."""
     return run_split(prior, problem, y, o, ddim(o.eta), o, generator, progress, "mcg")
+
+KIND_DEFAULTS["mcg"] = {"zeta": lambda o: ZETA_DEFAULT[o.weighting]}

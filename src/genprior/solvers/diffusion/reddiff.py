@@ -21,7 +21,7 @@ import torch
 
 from ..._checks import check_finite_step
 from ..base import progress_range, register
-from .dc import by_kind
+from .dc import KIND_DEFAULTS, by_kind
 from .loop import NEEDS, DiffusionOptions, repeat_batch, setup, sigmas_for
 
 
@@ -75,3 +75,5 @@ def reddiff_method(problem, y, prior, o: REDDiffOptions, generator, progress):
     return reddiff(prior, problem, y, sigmas_for(prior, o), smooth_init(problem, y, None),
                    lam=o.lam if o.lam is not None else by_kind(LAM_DEFAULT, problem), lr=o.lr,
                    num_samples=int(o.num_samples), generator=generator, progress=progress)
+
+KIND_DEFAULTS["reddiff"] = {"lam": LAM_DEFAULT}
