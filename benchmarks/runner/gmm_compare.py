@@ -8,6 +8,7 @@ import json
 import statistics
 from pathlib import Path
 
+from genprior.bench import save_report
 from genprior.bench.runner import load_results
 
 HERE = Path(__file__).resolve().parent
@@ -37,7 +38,8 @@ def main():
                "max_rel_diff": max(r["max_rel_diff"] for r in rows),
                "median_abs_diff_of_means": statistics.median(abs(r["runner_w2"] - r["json_w2"]) for r in rows)}
     out = HERE / "gmm" / "compare_gmm_posterior.json"
-    out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1) + "\n")
+    save_report(out, {"summary": summary, "rows": rows}, command="python benchmarks/runner/gmm_compare.py",
+                notes="the gmm suite's rows against the retired script's gmm_posterior.json (see the docstring)")
     print(json.dumps(summary))
     for r in rows:
         print(f"d_x={r['d_x']:<4} d_y={r['d_y']} {r['method']:<10} runner {r['runner_w2']:7.3f} "
