@@ -167,3 +167,22 @@ def test_coverage_rejects_bad_weights_and_levels():
         gp.metrics.coverage(s, t, 0.9, weights=-torch.ones(8, 2))
     with pytest.raises(ValueError, match="level"):
         gp.metrics.coverage(s, t, 1.5)
+
+
+def test_calibration_summary_matches_its_parts():
+    """gp.metrics.calibration: coverage as gp.metrics.coverage, rmse of the sample mean, the std-error
+    correlation of a sampler whose spread tracks its error is positive; equal weights give the plain mean."""
+    import genprior as gp
+    g = torch.Generator().manual_seed(0)
+    scale = torch.linspace(0.1, 1.0, 64).reshape(1, 1, 8, 8)
+    x = torch.zeros(2, 1, 8, 8)
+    s = scale * torch.randn(200, 2, 1, 8, 8, generator=g)
+    c = gp.metrics.calibration(s, x + scale * torch.randn(x.shape, generator=g), (0.5, 0.9))
+    assert set(c) >= {"cov50", "cov90", "corr_std_err", "mean_std", "rmse", "mean", "std"}
+    truth = x + scale * torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
+    c = gp.metrics.calibration(s, truth, (0.9,))
+    assert c["cov90"] == pytest.approx(float(gp.metrics.coverage(s, truth, 0.9).mean()))
+    assert c["rmse"] == pytest.approx(float((s.double().mean(0) - truth.double()).pow(2).mean().sqrt()))
+    assert c["corr_std_err"] > 0.2
+    w = torch.ones(200, 2)
+    assert torch.allclose(gp.metrics.calibration(s, truth, (0.9,), weights=w)["mean"], c["mean"])

@@ -57,17 +57,9 @@ def measurements(prior, problem, B, seed):
 
 
 def evaluate(samples, x):
-    """coverage per level (over coordinates x measurements) and corr(std, |error|)."""
-    out = {}
-    for lv in LEVELS:
-        out[f"cov{int(lv * 100)}"] = float(gp.metrics.coverage(samples, x, lv).mean())
-    mean, std = samples.mean(0), samples.std(0)
-    err = (mean - x).abs().reshape(-1)
-    sd = std.reshape(-1)
-    c = torch.corrcoef(torch.stack([sd, err]))[0, 1]
-    out["corr_std_err"] = float(c) if torch.isfinite(c) else float("nan")
-    out["mean_std"] = float(sd.mean())
-    out["rmse"] = float(((mean - x) ** 2).mean().sqrt())
+    """coverage per level (over coordinates x measurements) and corr(std, |error|) (gp.metrics.calibration)."""
+    out = gp.metrics.calibration(samples, x, LEVELS)
+    del out["mean"], out["std"]
     return out
 
 

@@ -82,22 +82,11 @@ def finite_sample_reference(S, reps=200_000, seed=0):
 
 
 def evaluate(samples, x, weights=None):
-    """Coverage per level (over pixels x images), corr(std, |error|) over pixels x images, PSNR of the mean."""
-    out = {}
-    for lv in LEVELS:
-        out[f"cov{int(lv * 100)}"] = float(gp.metrics.coverage(samples, x, lv, weights=weights).mean())
-    if weights is None:
-        mean, std = samples.mean(0), samples.std(0)
-    else:
-        w = (weights / weights.sum(0)).double().reshape(*weights.shape, *[1] * (samples.ndim - 2))
-        mean = (w * samples.double()).sum(0)
-        std = (w * (samples.double() - mean) ** 2).sum(0).sqrt()
-    err = (mean.double() - x.double()).abs().reshape(-1)
-    sd = std.double().reshape(-1)
-    c = torch.corrcoef(torch.stack([sd, err]))[0, 1]
-    out["corr_std_err"] = float(c) if torch.isfinite(c) else float("nan")
-    out["mean_std"] = float(sd.mean())
-    out["rmse"] = float(((mean.double() - x.double()) ** 2).mean().sqrt())
+    """Coverage per level (over pixels x images), corr(std, |error|) over pixels x images
+    (gp.metrics.calibration), PSNR of the mean."""
+    out = gp.metrics.calibration(samples, x, LEVELS, weights=weights)
+    mean = out.pop("mean")
+    del out["std"]
     out["psnr_mean"] = float(gp.metrics.psnr(mean.clamp(0, 1).to(x.dtype), x).mean())
     return out
 

@@ -107,6 +107,29 @@ def coverage(samples: torch.Tensor, truth: torch.Tensor, level: float = 0.9,
     return inside.reshape(inside.shape[0], -1).double().mean(1)
 
 
+def calibration(samples: torch.Tensor, truth: torch.Tensor, levels=(0.5, 0.8, 0.9, 0.95),
+                weights: torch.Tensor | None = None) -> dict:
+    """Calibration of a sample set (N, B, ...) against the truth (B, ...), over all pixels x batch
+    elements, in float64: ``cov50`` ... (the :func:`coverage` at each level), ``corr_std_err`` (the
+    correlation of the posterior std with the error of the posterior mean; nan when undefined),
+    ``mean_std``, ``rmse`` and the mean / std tensors themselves (``mean``, ``std``); ``weights`` (N, B)
+    as in :func:`coverage` (weighted mean and std)."""
+    out = {f"cov{int(round(lv * 100))}": float(coverage(samples, truth, lv, weights=weights).mean()) for lv in levels}
+    s = samples.double()
+    if weights is None:
+        mean, std = s.mean(0), s.std(0)
+    else:
+        w = (weights / weights.sum(0)).double().reshape(*weights.shape, *[1] * (samples.ndim - 2))
+        mean = (w * s).sum(0)
+        std = (w * (s - mean) ** 2).sum(0).sqrt()
+    err = (mean - truth.double()).abs().reshape(-1)
+    sd = std.reshape(-1)
+    c = torch.corrcoef(torch.stack([sd, err]))[0, 1]
+    out.update(corr_std_err=float(c) if torch.isfinite(c) else float("nan"), mean_std=float(sd.mean()),
+               rmse=float(err.pow(2).mean().sqrt()), mean=mean, std=std)
+    return out
+
+
 def _weighted_interval(samples: torch.Tensor, weights: torch.Tensor, level: float):
     N, B = samples.shape[:2]
     if tuple(weights.shape) != (N, B):
