@@ -17,7 +17,6 @@ from ..._checks import SIGMA_FLOOR
 from ...priors.diffusion import NetworkDiffusionPrior
 from ...schedules.samplers import zeta_mixing
 from ..base import register
-from ..map.common import operator_kind
 from .dc import DCStep, KIND_DEFAULTS, by_kind, check_positive_int
 from .loop import NEEDS, DiffusionOptions, run_split
 
@@ -86,7 +85,7 @@ def default_zeta(problem, zeta: float | None) -> float:
     """``zeta`` when given, else ZETA_DEFAULT[operator_kind(A)]."""
     if zeta is not None:
         return float(zeta)
-    return ZETA_DEFAULT.get(operator_kind(problem.operator), ZETA_DEFAULT["default"])
+    return by_kind(ZETA_DEFAULT, problem)
 
 
 @dataclass(kw_only=True)
