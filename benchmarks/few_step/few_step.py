@@ -110,7 +110,9 @@ def solve_mode(args):
                 name = method.split("_")[0]
                 opts = dict(opts)
                 if name == "dmplug":
-                    opts.update(max_iter=args.dmplug_iters, tau=args.tau, lr=args.dmplug_lr)
+                    opts.update(max_iter=args.dmplug_iters, tau=args.tau)
+                    if args.dmplug_lr is not None:
+                        opts["lr"] = args.dmplug_lr
             try:
                 res = run(problem, y, x_all, name, use, opts, oracle=(name == "dmplug" and args.oracle))
             except FloatingPointError as e:
@@ -218,6 +220,23 @@ def quality_mode(args):
                       "same noise (the consistency model's target). Same z for every sampler.")
 
 
+def merge_mode(args):
+    """One report from several ``solve`` runs of the same prior (e.g. the consistency-free methods run
+    while the consistency model was still training): rows in file order, a later row replacing an
+    earlier one of the same (prior, task, method); the goal check over the union; every source's
+    command kept."""
+    rows, sources = {}, []
+    for f in args.files:
+        d = json.loads(Path(f).read_text())
+        sources.append({"file": f, "command": d.get("command")})
+        for r in d["results"]["rows"]:
+            rows[(r["prior"], r["task"], r["method"])] = r
+    rows = list(rows.values())
+    save_report(args.out, {"rows": rows, "goal": goal_check(rows), "sources": sources},
+                notes="merged from the sources' solve runs (their commands are listed); see each source for its "
+                      "settings. NFE = forward + backward network passes; seconds per image, 1 thread, shared machine.")
+
+
 def plot_mode(args):
     import matplotlib
     matplotlib.use("Agg")
@@ -256,7 +275,7 @@ def main():
     s.add_argument("--images", type=int, default=4)
     s.add_argument("--dmplug-iters", type=int, default=500)
     s.add_argument("--tau", type=float, default=1.1)
-    s.add_argument("--dmplug-lr", type=float, default=1e-2, help="Adam step on z (reference 1e-2)")
+    s.add_argument("--dmplug-lr", type=float, default=None, help="Adam step on z (default: the solver's)")
     s.add_argument("--baseline-steps", type=int, default=None, help="override the baselines' steps (smoke runs)")
     s.add_argument("--oracle", action=argparse.BooleanOptionalAction, default=True,
                    help="record DMPlug's oracle PSNR diagnostic")
@@ -271,9 +290,12 @@ def main():
     p = sub.add_parser("plot")
     p.add_argument("files", nargs="+")
     p.add_argument("--png", default="benchmarks/few_step/psnr_vs_seconds.png")
+    mg = sub.add_parser("merge", help="merge solve runs into one report with the goal check")
+    mg.add_argument("files", nargs="+")
+    mg.add_argument("--out", required=True)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    {"solve": solve_mode, "quality": quality_mode, "plot": plot_mode}[args.mode](args)
+    {"solve": solve_mode, "quality": quality_mode, "plot": plot_mode, "merge": merge_mode}[args.mode](args)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def test_gradient_reaches_z_through_all_network_calls():
     pb = gp.tasks.make("cs", image_shape=(1, 8, 8), ratio=0.5, sigma_y=0.05)
     g = torch.Generator().manual_seed(1)
     y = pb.measure(torch.rand(2, 1, 8, 8, generator=g, dtype=D), generator=g)
-    G = FewStepGenerator(prior, 3, [2.0, 0.5, 0.05]).generate
+    G = FewStepGenerator(prior, 3, [2.0, 0.5, 0.05], clip=False).generate
     fg = dm.objective(pb, y, G, sigma=0.05, z_weight=0.3, clamp=False)
     z = torch.randn(2, 1, 8, 8, generator=g, dtype=D)
     prior.nfe = 0
@@ -46,7 +46,7 @@ def test_gradient_reaches_z_through_all_network_calls():
         an = (grad * v).flatten(1).sum(1)
         assert torch.allclose(fd, an, rtol=1e-6, atol=1e-8), (fd, an)
     # the last network call matters: a generator stopping one call earlier gives another gradient
-    G2 = FewStepGenerator(prior, 2, [2.0, 0.5]).generate
+    G2 = FewStepGenerator(prior, 2, [2.0, 0.5], clip=False).generate
     _, grad2, _, _ = dm.objective(pb, y, G2, sigma=0.05, z_weight=0.3, clamp=False)(z)
     assert (grad2 - grad).abs().max() > 1e-6 * grad.abs().max()
 
@@ -54,14 +54,46 @@ def test_gradient_reaches_z_through_all_network_calls():
 def test_ddim_generator_is_the_eta0_walk():
     prior = tiny_diffusion()
     z = torch.randn(2, 1, 8, 8, generator=torch.Generator().manual_seed(2), dtype=D)
-    sig = [float(s) for s in prior.sigmas(3)[:3]]
-    x = sig[0] * z
-    for k in range(3):
-        x0 = prior.x0(x, sig[k])
-        x = x0 + sig[k + 1] / sig[k] * (x - x0) if k < 2 else x0
+    def walk(sig, clip):
+        x = sig[0] * z
+        for k in range(3):
+            x0 = prior.x0(x, sig[k])
+            x0 = x0.clamp(0, 1) if clip else x0
+            x = x0 + sig[k + 1] / sig[k] * (x - x0) if k < 2 else x0
+        return x
+    karras = [float(s) for s in prior.sigmas(3)[:3]]
+    fk = FewStepGenerator(prior, 3, levels="karras", clip=False)
+    assert fk.sigmas == pytest.approx(karras) and fk.latent_shape == (1, 8, 8) and fk.capabilities >= {"generate"}
+    assert torch.allclose(fk.generate(z), walk(karras, False), atol=1e-12, rtol=0)
+    # default levels: the reference's DDIM times 666, 333, 0 of the DDPM linear schedule (closed form
+    # of the discrete ᾱ), times the prior's sigma_scale; every estimate clipped to [0, 1]
+    beta = torch.linspace(1e-4, 0.02, 1000, dtype=D)
+    abar = torch.cumprod(1 - beta, 0)
+    ref = [float(prior.sigma_scale * ((1 - abar[t]) / abar[t]).sqrt()) for t in (666, 333, 0)]
     fs = FewStepGenerator(prior, 3)
-    assert fs.sigmas == pytest.approx(sig) and fs.latent_shape == (1, 8, 8) and fs.capabilities >= {"generate"}
-    assert torch.allclose(fs.generate(z), x, atol=1e-12, rtol=0)
+    assert fs.sigmas == pytest.approx(ref, rel=1e-12) and fs.clip
+    assert ref[0] / prior.sigma_scale == pytest.approx(9.489, abs=1e-3)
+    out = fs.generate(z).detach()
+    assert torch.allclose(out, walk(ref, True), atol=1e-12, rtol=0)
+    assert float(out.min()) >= 0 and float(out.max()) <= 1
+
+    class Shrink:                       # x0(x, σ) = x / (1 + σ²): leaves [0, 1], so clipping must act
+        capabilities, image_shape, sigma_scale = frozenset({"x0"}), (1, 8, 8), 0.5
+
+        def x0(self, x, s):
+            return x / (1 + s ** 2)
+    st = FewStepGenerator(Shrink(), 3)
+    xs, xn = st.sigmas[0] * z, st.sigmas[0] * z
+    for k in range(3):
+        e = xs / (1 + st.sigmas[k] ** 2)
+        e = e.clamp(0, 1)
+        xs = e + st.sigmas[k + 1] / st.sigmas[k] * (xs - e) if k < 2 else e
+        en = xn / (1 + st.sigmas[k] ** 2)
+        xn = en + st.sigmas[k + 1] / st.sigmas[k] * (xn - en) if k < 2 else en
+    assert torch.allclose(st.generate(z), xs, atol=1e-12, rtol=0)
+    assert float((xn - xs).abs().max()) > 0.1
+    with pytest.raises(ValueError, match="levels"):
+        FewStepGenerator(prior, 3, levels="cosine")
     pb = gp.tasks.make("denoise", image_shape=(1, 8, 8), sigma_y=0.1)
     Gd, name = dm.make_generator(prior, dm.DMPlugOptions())
     assert name == "ddim" and Gd.steps == 3 and Gd.latent_shape == (1, 8, 8)
@@ -70,7 +102,7 @@ def test_ddim_generator_is_the_eta0_walk():
     # csgm through the few-step generator ("CSGM with a few-step generator") runs and counts its calls
     g = torch.Generator().manual_seed(4)
     y = pb.measure(torch.rand(1, 1, 8, 8, generator=g, dtype=D), generator=g)
-    res = gp.solve(pb, y, "csgm", fs, generator=g, max_iter=3)
+    res = gp.solve(pb, y, "csgm", fk, generator=g, max_iter=3)
     assert res.nfe == 3 * 5 and bool(torch.isfinite(res.x).all())    # 4 objective evaluations + the final G
 
 
