@@ -25,6 +25,7 @@ class MCGStep(DPSGradient):
     """The DPS gradient, then the (noisy) projection with ``pinv_iters`` CG iterations for A^+."""
 
     pinv_iters: int = 30
+    noise_aware: bool = True             # the projection's A^+ regularised at the next level (score_sde.Projection)
 
     name = "mcg"
     zeta_table = {}                      # set below (ZETA_DEFAULT)
@@ -34,7 +35,7 @@ class MCGStep(DPSGradient):
         super().__post_init__()
 
     def after(self, ctx, x_next):
-        proj = Projection(lam=1.0, noisy=True, pinv_iters=self.pinv_iters)
+        proj = Projection(lam=1.0, noisy=True, pinv_iters=self.pinv_iters, noise_aware=self.noise_aware)
         return proj.after(ctx, DPSGradient.after(self, ctx, x_next))
 
 
