@@ -112,7 +112,7 @@ def main():
                                 "lam_rule": rs[0].info.get("lam_rule")}
                     else:
                         r = gp.solve(p, y, method)
-                        x, info = r.x, {k: r.info.get(k) for k in ("denoiser", "lam", "sigma_d") if k in r.info}
+                        x, info = r.x, {k: r.info.get(k) for k in ("denoiser", "schedule", "lam", "sigma_d") if k in r.info}
                 except Exception as e:            # record, do not stop the sweep
                     emit({"phase": "A", "size": size, "task": task, "method": method,
                           "error": f"{type(e).__name__}: {e}"})

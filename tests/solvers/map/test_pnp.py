@@ -38,3 +38,32 @@ def test_pnp_hqs_default_on_ct_ends_at_the_image_domain_noise_level():
     r = gp.solve(p, y, "pnp_hqs", prior="nlm")
     assert r.history["sigma"][-1] == pytest.approx(0.1 / p.operator.norm())
     assert psnr(r) > psnr(gp.solve(p, y, "mle")) + 5.0
+
+
+def test_pnp_admm_default_on_mri_is_annealed_and_not_below_mle():
+    """Issue 10: Cartesian MRI (4x, sigma_y = 0.01), coins 64²: the fixed schedule (sigma_d = 0.08) fills the
+    unmeasured frequencies worse than zero-filling (measured 16.24 dB against mle 18.42); the default for
+    Fourier sampling is the annealed (DPIR) schedule, measured 18.44 dB. Inpainting keeps the fixed one."""
+    import torch
+    x = gp.data.image("coins", 64, grayscale=True)
+    p = gp.tasks.make("mri", (1, 64, 64), sigma_y=0.01)
+    y = p.measure(x, generator=torch.Generator().manual_seed(0))
+    psnr = lambda r: float(gp.metrics.psnr(r.x.clamp(0, 1), x))  # noqa: E731
+    nlm = gp.priors.load("nlm")
+    r = gp.solve(p, y, "pnp_admm", prior=nlm)
+    assert r.info["schedule"] == "annealed" and r.history["sigma"][-1] == pytest.approx(0.01)
+    assert r.history["rho"][-1] == pytest.approx(0.23)
+    assert psnr(r) >= psnr(gp.solve(p, y, "mle")) - 0.02
+    assert psnr(r) > psnr(gp.solve(p, y, "pnp_admm", prior=nlm, schedule="fixed")) + 1.5
+    q = gp.tasks.make("inpaint_random", (1, 16, 16), sigma_y=0.01, keep=0.5)
+    assert gp.solve(q, q.measure(x[..., :16, :16], generator=torch.Generator().manual_seed(1)), "pnp_admm", prior=nlm, max_iter=2).info["schedule"] == "fixed"
+
+
+def test_pnp_admm_schedule_options_are_checked():
+    from genprior.solvers.map.pnp import PnPADMMOptions
+    with pytest.raises(ValueError, match="schedule"):
+        PnPADMMOptions(schedule="cosine")
+    with pytest.raises(ValueError, match="fixed schedule"):
+        PnPADMMOptions(schedule="annealed", sigma_d=0.05)
+    with pytest.raises(ValueError, match="iters"):
+        PnPADMMOptions(iters=0)
