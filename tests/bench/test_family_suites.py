@@ -52,10 +52,11 @@ def test_family_suites_pair_methods_with_capable_priors(name):
 
 def test_few_step_suite_plan():
     cells = runner.plan(suite.load("few_step"))
-    assert len(cells) == 6 * 5 * 4                  # 6 tasks x (dmplug, csgm, dps, dds, pigdm) x 4 images
-    prior_of = {c.spec["method"]["name"]: c.spec["prior"] for c in cells}
-    assert prior_of == {"dmplug": "consistency-fashion28", "csgm": "consistency-fashion28",
-                        "dps": "diffusion-fashion28", "dds": "diffusion-fashion28", "pigdm": "diffusion-fashion28"}
+    assert len(cells) == 6 * 6 * 4                  # 6 tasks x (dmplug x 2, csgm, dps, dds, pigdm) x 4 images
+    prior_of = {c.spec["method"]["label"]: c.spec["prior"] for c in cells}
+    assert prior_of == {"dmplug": "consistency-fashion28", "dmplug_ddim": "diffusion-fashion28",
+                        "csgm": "consistency-fashion28", "dps": "diffusion-fashion28", "dds": "diffusion-fashion28",
+                        "pigdm": "diffusion-fashion28"}
     gammas = {c.spec["task"]["name"]: c.spec["method"]["options"]["gamma"] for c in cells
               if c.spec["method"]["name"] == "dds"}
     assert gammas == {"ct": 1.0, "mri": 100.0, "inpaint_random": 100.0, "sr4": 100.0, "deblur_gauss": 100.0,
