@@ -330,11 +330,21 @@ def svd_filter(prior, problem, y, o: SMCOptions, potential, generator, progress,
 
     xb = A.V_adjoint(x)
     mu, v = pot(0)
+    # fully adapted start: the chain starts at p_0 = N(0, sigma_0² I), the target is p_0 g_0, so the
+    # twisted coordinates are drawn from the Gaussian product N(mu s0²/(s0² + v), s0² v/(s0² + v))
+    # (xb = s0 z̄) and the start weight Z_0 = N(mu; 0, s0² + v) is the same for every particle of a
+    # filter. Weighting plain N(0, s0²) draws by g_0 instead costs log-weights of spread
+    # sqrt(d_y / 2) (MCGdiff, Fashion inpaint_random, d_y = 235: ESS 1.5 of 8 before the first move)
+    s0sq = float(sig[0]) ** 2
+    twist0 = (v > 0) & torch.isfinite(v)
+    v0 = torch.where(twist0, v, torch.ones_like(v))
+    xb = torch.where(twist0, mu * (s0sq / (s0sq + v0)) + xb * (v0 / (s0sq + v0)).sqrt(), xb)
     xb = torch.where(v == 0, mu, xb)
     x = A.V(xb)
     x = x.real if x.is_complex() else x
     lg = log_g(xb, mu, v)
-    tr.add(lg + (ctx["start_loglik"](xb) if "start_loglik" in ctx else 0))
+    if "start_loglik" in ctx:
+        tr.add(ctx["start_loglik"](xb))
     steps = len(sig) - 1
     for k in progress_range(steps, progress, name):
         s, s_next = sig[k], sig[k + 1]
