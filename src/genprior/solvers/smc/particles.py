@@ -29,6 +29,7 @@ Performance: a step costs its network calls and little else (benchmarks/gmm/smc_
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -119,6 +120,8 @@ class Tracker:
         self.logw = torch.zeros(N, G, dtype=torch.float64, device=device)
         self.ess_hist: list[float] = []
         self.resamples = 0
+        # the start particle each particle descends from (genealogy through the resamplings)
+        self.ancestor = torch.arange(N, device=device)[:, None].expand(N, G).clone()
 
     def add(self, inc: torch.Tensor):
         """Add an incremental log-weight (N G,) or (N, G) (non-finite -> -inf, i.e. weight 0)."""
@@ -144,6 +147,7 @@ class Tracker:
         keep = torch.arange(self.N, device=idx.device)[:, None].expand(self.N, self.G)
         idx = torch.where(need[None, :], idx, keep)
         self.resamples += int(need.sum())
+        self.ancestor = gather(self.ancestor, idx)
         self.logw = torch.where(need[None, :], torch.zeros_like(self.logw), self.logw)
         out = []
         for t in tensors:
@@ -164,9 +168,17 @@ class Tracker:
         xs = xs.reshape(per, F, B, *x.shape[1:]).reshape(per * F, B, *x.shape[1:])
         return xs[:S]
 
+    def lineages(self) -> torch.Tensor:
+        """Distinct start ancestors among each filter's current particles (G,), in [1, N]: 1 means
+        the filter collapsed to one lineage (every particle descends from one start particle)."""
+        a = self.ancestor.sort(0).values
+        return (a.diff(dim=0) != 0).sum(0) + 1
+
     def info(self) -> dict:
+        lin = self.lineages()
         return {"ess": [round(v, 3) for v in self.ess_hist], "resamples": self.resamples,
-                "final_ess": float(ess(self.logw).mean())}
+                "final_ess": float(ess(self.logw).mean()), "lineages": float(lin.double().mean()),
+                "lineages_min": int(lin.min())}
 
 
 # -- the prior chain's reverse kernel -------------------------------------------------------------
@@ -239,10 +251,15 @@ def layout(y: torch.Tensor, o: SMCOptions) -> Layout:
 
 
 def finish(lay: Layout, tracker: Tracker, x: torch.Tensor, prior, nfe0: int, *, extra_nfe: int = 0,
-           info: dict | None = None, history: dict | None = None, keep: bool = False) -> Result:
+           info: dict | None = None, history: dict | None = None, keep: bool = False, name: str = "smc") -> Result:
     """Result with S draws per measurement; nfe counts batched network calls (one per step, as the
     diffusion loop does), info adds per-particle evaluations and the ESS trace."""
     calls = prior.nfe - nfe0
+    if lay.S > lay.F and lay.N > 1 and int(tracker.lineages().min()) == 1:
+        warnings.warn(f"{name}: a filter's {lay.N} particles all descend from one start particle (weight "
+                      f"degeneracy), so the {-(-lay.S // lay.F)} draws taken from it share one lineage and "
+                      "their spread under-states the posterior's; take one draw per independent filter "
+                      "(filters=num_samples) or add particles/steps", stacklevel=4)
     samples = tracker.draw(x, lay.S, lay.B)
     mean = samples.mean(0)
     std = samples.std(0) if lay.S > 1 else torch.zeros_like(mean)
@@ -375,4 +392,4 @@ def svd_filter(prior, problem, y, o: SMCOptions, potential, generator, progress,
         check_finite_step(x, f"{name} step {k} (sigma={float(s):.4g})")
         lg = log_g(xb, mu, v)
     extra = {k: ctx[k] for k in ("snapped",) if k in ctx}
-    return finish(lay, tr, x, prior, nfe0, info={"steps": steps, **extra}, keep=o.keep_particles)
+    return finish(lay, tr, x, prior, nfe0, info={"steps": steps, **extra}, keep=o.keep_particles, name=name)
