@@ -272,7 +272,8 @@ def layout(y: torch.Tensor, o: SMCOptions) -> Layout:
 
 
 def finish(lay: Layout, tracker: Tracker, x: torch.Tensor, prior, nfe0: int, *, extra_nfe: int = 0,
-           info: dict | None = None, history: dict | None = None, keep: bool = False, name: str = "smc") -> Result:
+           info: dict | None = None, history: dict | None = None, keep: bool = False, name: str = "smc",
+           stacklevel: int = 4) -> Result:
     """Result with S draws per measurement; nfe counts batched network calls (one per step, as the
     diffusion loop does), info adds per-particle evaluations and the ESS trace."""
     calls = prior.nfe - nfe0
@@ -280,7 +281,7 @@ def finish(lay: Layout, tracker: Tracker, x: torch.Tensor, prior, nfe0: int, *, 
         warnings.warn(f"{name}: a filter's {lay.N} particles all descend from one start particle (weight "
                       f"degeneracy), so the {-(-lay.S // lay.F)} draws taken from it share one lineage and "
                       "their spread under-states the posterior's; take one draw per independent filter "
-                      "(filters=num_samples) or add particles/steps", stacklevel=4)
+                      "(filters=num_samples) or add particles/steps", stacklevel=stacklevel)
     samples = tracker.draw(x, lay.S, lay.B)
     mean = samples.mean(0)
     std = samples.std(0) if lay.S > 1 else torch.zeros_like(mean)
@@ -413,4 +414,5 @@ def svd_filter(prior, problem, y, o: SMCOptions, potential, generator, progress,
         check_finite_step(x, f"{name} step {k} (sigma={float(s):.4g})")
         lg = log_g(xb, mu, v)
     extra = {k: ctx[k] for k in ("snapped",) if k in ctx}
-    return finish(lay, tr, x, prior, nfe0, info={"steps": steps, **extra}, keep=o.keep_particles, name=name)
+    return finish(lay, tr, x, prior, nfe0, info={"steps": steps, **extra}, keep=o.keep_particles, name=name,
+                  stacklevel=5)
