@@ -10,17 +10,19 @@ pixels x images against the nominal, and the Pearson correlation of the posterio
 actual error |mean - x| over pixels x images.
 
 The approximate diffusion samplers run at their defaults. The SMC samplers (mcgdiff, fps, tds) run
-one filter of S particles per image, and their coverage is taken from the final weighted particle
-set (weighted quantiles, ``cov*``; ``cov*_draws``: from the S systematic draws, which repeat
-particles), with the plain DDPM kernel (``kernel_var="ddpm"``): the default Tweedie-variance
-kernel, whose per-particle variance comes from one random probe of the network's Jacobian, let
-MCGdiff's weights favour particles with an over-estimated variance, which then fill the
-unobserved pixels with noise (Fashion inpaint_random, 4 particles: hole RMSE 0.39 against
-0.10-0.24 with "ddpm" over seeds and 4-8 particles; TDS 0.09 either way). With 8 particles on
-hundreds of observed pixels the SMC weights are degenerate at almost every step: the final
-particles descend from one ancestor, so their spread (and coverage) is small. PnP-DM and annealed
-Langevin run S parallel chains, each giving its last state (their budgets are cut to fit the
-machine: ``OPTIONS``). SVD-only methods (ddrm, mcgdiff, fps) skip CT.
+one independent filter of ``--particles`` (4) particles per sample (``filters = S``: S x 4 particles
+per image, each filter giving one draw), with the plain DDPM kernel (``kernel_var="ddpm"``; the
+Tweedie-variance kernel's per-particle variance comes from one random probe of the network's
+Jacobian and let MCGdiff's weights favour particles with an over-estimated variance, whose unobserved
+pixels then got that noise: Fashion inpaint_random, 4 particles, hole RMSE 0.39 against 0.10-0.24).
+Coverage ``cov*`` is taken from the pooled final weighted particle sets (weighted quantiles;
+``cov*_draws``: from the S draws). Why independent filters: with hundreds of observed pixels the
+SMC weights are degenerate at almost every step and a filter ends with one lineage (solvers/smc/
+particles.py, "Images"); the earlier rows drew all S samples from ONE filter of S particles and
+measured the spread of one lineage (coverage at 90 %: 0.08-0.50 on Fashion, 0.07-0.54 on phantoms;
+PSNR of the mean = one draw's). PnP-DM and annealed Langevin run S parallel chains, each giving
+its last state (their budgets are cut to fit the machine: ``OPTIONS``). SVD-only methods (ddrm,
+mcgdiff, fps) skip CT.
 
 With S samples even an exact sampler does not reach the nominal coverage: the interval between
 two sample quantiles holds a new draw with probability below the level. ``finite_sample_reference``
@@ -59,9 +61,9 @@ OPTIONS = {"pnp_dm": {"iterations": 25, "steps": 10, "kernel_var": "ddpm"},
            "annealed_langevin": {"final_steps": 20}}
 
 
-def method_options(name, S):
+def method_options(name, S, particles=4):
     if name in SMC:
-        return {"particles": S, "kernel_var": "ddpm", "keep_particles": True}
+        return {"particles": particles, "filters": S, "kernel_var": "ddpm", "keep_particles": True}
     return dict(OPTIONS.get(name, {}))
 
 
@@ -108,7 +110,7 @@ def run(args):
                 continue
             if name in SVD_ONLY and not getattr(problem.operator, "has_svd", False):
                 continue
-            o = method_options(name, args.S)
+            o = method_options(name, args.S, args.particles)
             t, c0 = time.perf_counter(), time.process_time()
             r = gp.solve(problem, y, method=name, prior=prior, generator=torch.Generator().manual_seed(1),
                          num_samples=args.S, **o)
@@ -143,15 +145,27 @@ def summarise(rows):
     return out
 
 
+def command_line(out):
+    """This run's command, after the commands of the runs whose rows the JSON already holds."""
+    import sys
+    this = " ".join(["python"] + sys.argv)
+    prev = json.loads(Path(out).read_text()).get("command", "") if Path(out).exists() else ""
+    return this if not prev or this in prev else f"{prev} && {this}"
+
+
 def save(args, rows, final=False):
+    if not hasattr(args, "command"):
+        args.command = command_line(args.out)
     save_report(args.out, {"summary": summarise(rows), "rows": rows, "levels": LEVELS,
                            "finite_sample_reference": {str(S): finite_sample_reference(S)
                                                        for S in sorted({r["samples"] for r in rows})},
                            "complete": final},
+                command=args.command,
                 notes="float32 networks, 1 thread, nice 5 on a shared 2-core machine (seconds are contended). "
                       "Coverage = fraction of (pixel, image) pairs whose truth lies in the central interval of "
-                      "the method's samples (unclamped). SMC rows: from the final weighted particle set "
-                      "(weighted quantiles, inverted CDF); '_draws': from the resampled draws. "
+                      "the method's samples (unclamped). SMC rows: S independent filters of options.particles particles "
+                      "per image (one draw each); coverage from the pooled final weighted particle sets "
+                      "(weighted quantiles, inverted CDF); '_draws': from the S draws. "
                       "finite_sample_reference: what an exact sampler with the same S would score "
                       "per S (the nominal is out of reach with few samples: at 90 %, 15/17 = 0.88 for S = 16, 7/9 = 0.78 for S = 8, "
                       "weighted rule).")
@@ -191,6 +205,7 @@ def main():
     ap.add_argument("--settings", default=",".join(SETTINGS))
     ap.add_argument("--images", type=int, default=2)
     ap.add_argument("--S", type=int, default=16, help="samples (particles) per image")
+    ap.add_argument("--particles", type=int, default=4, help="SMC: particles per filter (one filter per sample)")
     ap.add_argument("--methods", default=",".join(SMC + MCMC + APPROX))
     ap.add_argument("--plot-only", action="store_true")
     args = ap.parse_args()

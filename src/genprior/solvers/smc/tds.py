@@ -90,4 +90,4 @@ def tds(problem, y, prior, o: TDSOptions, generator, progress):
         check_finite_step(x_new, f"tds step {k} (sigma={float(s):.4g})")
         x, lt, g, x0 = x_new, lt_new, g_new, x0_new
     return finish(lay, tr, x, prior, nfe0, extra_nfe=backward,
-                  info={"steps": steps, "network_backward": backward}, keep=o.keep_particles)
+                  info={"steps": steps, "network_backward": backward}, keep=o.keep_particles, name="tds")
