@@ -29,7 +29,10 @@ from ..latent.common import flat_sq, rand, randn, repeat_batch, sigma_of
 @dataclass(kw_only=True)
 class AnnealedLangevinOptions(DiffusionOptions):
     """``steps`` levels, ``inner`` Langevin steps per level, ``final_steps`` extra steps at the
-    last level (h fixed); ``step_scale`` h (default 1 with the Metropolis test, adapted; 0.1 without);
+    last level (h fixed); ``step_scale`` h (default 1: adapted with the Metropolis test; fixed without
+    it, chosen on validation images of both shipped priors, benchmarks/tuning/tune_langevin_step*.json:
+    h = 0.1 / 0.3 / 0.5 / 1 / 1.5 / 2 gave a worst PSNR loss of 17.1 / 7.8 / 4.4 / 1.4 / 1.9 / 5 dB over
+    five image tasks — smaller steps leave the 400-call chain far from the posterior);
     ``metropolis``: None = when the prior has ``log_prob``."""
     steps: int = 50
     inner: int = 5
@@ -71,7 +74,7 @@ def annealed_langevin(problem, y, prior, o: AnnealedLangevinOptions, generator, 
     x = torch.randn((S * B, *A.x_shape), generator=generator, dtype=dtype, device=y.device) * sig[0]
     n = x.shape[0]
     bshape = (n,) + (1,) * (x.ndim - 1)
-    h = torch.full((n,), o.step_scale if o.step_scale is not None else (1.0 if mh else 0.1), dtype=dtype)
+    h = torch.full((n,), o.step_scale if o.step_scale is not None else 1.0, dtype=dtype)
 
     def grad_log(v, s, var):
         with torch.no_grad():
