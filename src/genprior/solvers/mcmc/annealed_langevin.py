@@ -31,8 +31,9 @@ class AnnealedLangevinOptions(DiffusionOptions):
     """``steps`` levels, ``inner`` Langevin steps per level, ``final_steps`` extra steps at the
     last level (h fixed); ``step_scale`` h (default 1: adapted with the Metropolis test; fixed without
     it, chosen on validation images of both shipped priors, benchmarks/tuning/tune_langevin_step*.json:
-    h = 0.1 / 0.3 / 0.5 / 1 / 1.5 / 2 gave a worst PSNR loss of 17.1 / 7.8 / 4.4 / 1.4 / 1.9 / 5 dB over
-    five image tasks — smaller steps leave the 400-call chain far from the posterior);
+    h = 0.1 / 0.3 / 0.5 / 1 / 1.5 / 2 gave a worst PSNR loss of 19.1 / 9.8 / 6.3 / 1.9 / 1.85 / 4.9 dB
+    over five image tasks — smaller steps leave the 400-call chain far from the posterior; 1 and 1.5
+    tie, 1 is kept: ULA's O(h) bias is smaller and its coverage higher);
     ``metropolis``: None = when the prior has ``log_prob``."""
     steps: int = 50
     inner: int = 5
