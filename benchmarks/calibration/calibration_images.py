@@ -96,9 +96,12 @@ def evaluate(samples, x, weights=None):
 def run(args):
     out = Path(args.out)
     rows = json.loads(out.read_text())["results"]["rows"] if out.exists() else []
-    have = {(r["setting"], r["method"]) for r in rows}
     methods = [m for m in args.methods.split(",") if m]
-    for key in [s for s in args.settings.split(",") if s]:
+    settings = [s for s in args.settings.split(",") if s]
+    if args.rerun:                   # replace the listed methods' rows in the listed settings
+        rows = [r for r in rows if not (r["setting"] in settings and r["method"] in methods)]
+    have = {(r["setting"], r["method"]) for r in rows}
+    for key in settings:
         prior_name, task = SETTINGS[key]
         prior = gp.priors.registry.load(prior_name)
         x = diffusion_images(prior_name, prior, args.images, "test").float()
@@ -208,6 +211,7 @@ def main():
     ap.add_argument("--particles", type=int, default=4, help="SMC: particles per filter (one filter per sample)")
     ap.add_argument("--methods", default=",".join(SMC + MCMC + APPROX))
     ap.add_argument("--plot-only", action="store_true")
+    ap.add_argument("--rerun", action="store_true", help="rerun the listed methods' rows (else rows present are kept)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     if args.plot_only:
