@@ -150,6 +150,9 @@ def test_cli_info(capsys):
     main(["info", "prior", "diffusion-phantom64"])
     out = capsys.readouterr().out
     assert "image_shape: [1, 64, 64]" in out and "method tv" not in out
+    main(["info", "dmplug"])                 # a requirement ``needs`` cannot express is stated, not "optional"
+    out = capsys.readouterr().out
+    assert "prior: required: one with x0" in out and "optional" not in out.split("\n")[4]
 
 
 def test_cli_own_image_file_rgb_and_folder(tmp_path, capsys):

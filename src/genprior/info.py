@@ -46,7 +46,7 @@ def method_text(name: str) -> str:
     notes = field_comments(m.options)
     lines = [f"method {name}"]
     lines += ["  " + ln for ln in _first_lines(m.doc)]
-    lines.append("  prior: " + (f"needs {', '.join(m.needs)}" if m.needs else
+    lines.append("  prior: " + (m.prior_help if m.prior_help else f"needs {', '.join(m.needs)}" if m.needs else
                                 "optional (a denoiser or score)" if m.uses_prior else "none (a prior passed is ignored)"))
     lines.append("  options (gp.solve(..., NAME=VALUE); CLI --opt NAME=VALUE):")
     for f in dataclasses.fields(m.options):

@@ -42,20 +42,23 @@ class Method:
     needs: tuple = ()           # prior capabilities required
     doc: str = ""
     uses_prior: bool = True     # False: a prior passed to it is ignored (solve warns)
+    prior_help: str = ""        # what the prior must be, where ``needs`` cannot say it (one of several)
 
 
 SOLVERS: Registry = Registry("method")
 
 
-def register(name: str, options: type, needs: tuple = (), *, uses_prior: bool | None = None):
+def register(name: str, options: type, needs: tuple = (), *, uses_prior: bool | None = None, prior_help: str = ""):
     """Decorator: ``fn(problem, y, prior, opts, generator, progress) -> Result``.
 
     ``uses_prior``: whether the method reads its ``prior`` argument (a method that needs nothing may
     still take an optional prior, as PnP takes a denoiser). ``None`` decides from ``needs`` and, when
-    that is empty, from whether ``fn``'s code reads the name ``prior`` at all."""
+    that is empty, from whether ``fn``'s code reads the name ``prior`` at all. ``prior_help``: the
+    requirement in words where ``needs`` cannot express it (e.g. one of two capabilities)."""
     def deco(fn):
         uses = uses_prior if uses_prior is not None else bool(needs) or _reads_prior(fn)
-        SOLVERS.register(name, Method(name, fn, options, tuple(needs), (fn.__doc__ or "").strip(), bool(uses)))
+        SOLVERS.register(name, Method(name, fn, options, tuple(needs), (fn.__doc__ or "").strip(), bool(uses),
+                                      prior_help))
         return fn
     return deco
 

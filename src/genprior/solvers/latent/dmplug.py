@@ -184,7 +184,8 @@ def objective(problem, y, G, sigma: float, z_weight: float = 0.0, clamp: bool = 
     return fg
 
 
-@register("dmplug", DMPlugOptions, needs=())
+@register("dmplug", DMPlugOptions, needs=(),
+          prior_help="required: one with x0 (a diffusion or consistency prior: DDIM through it) or generate")
 def dmplug(problem, y, prior, o: DMPlugOptions, generator, progress):
     """DMPlug (Wang et al. 2024): Adam on the start noise z of a K-step deterministic sampler,
     min_z 1/(2σ_y²)||A G(z) - y||² (+ z_weight/2 ||z||²), stopped by the discrepancy principle
