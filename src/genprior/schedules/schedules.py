@@ -44,6 +44,18 @@ def vp_sigmas(n: int, kind: str = "linear", t_min: float = 1e-3, beta_min: float
     return _append_zero(alpha_bar_to_sigma(vp_alpha_bar(t, kind, beta_min, beta_max)))
 
 
+def ddpm_leading_sigmas(steps: int, num_train_steps: int = 1000, beta_start: float = 1e-4,
+                        beta_end: float = 0.02) -> list[float]:
+    """σ(t_k) = sqrt((1 - ᾱ_t)/ᾱ_t) of the discrete DDPM linear schedule at DDIM's leading spacing
+    t_k = k ⌊N/K⌋, k = K-1 .. 0 (model units; decreasing)."""
+    steps, N = int(steps), int(num_train_steps)
+    if not 1 <= steps <= N:
+        raise ValueError(f"steps must be in [1, {N}], got {steps}")
+    alpha_bar = torch.cumprod(1 - torch.linspace(beta_start, beta_end, N, dtype=torch.float64), 0)
+    t = [k * (N // steps) for k in range(steps)][::-1]
+    return [float(((1 - alpha_bar[i]) / alpha_bar[i]).sqrt()) for i in t]
+
+
 SCHEDULES = Registry("schedule", {"edm": edm_sigmas, "ve": ve_sigmas, "vp": vp_sigmas,
              "vp_cosine": lambda n, **kw: vp_sigmas(n, kind="cosine", **kw)})
 

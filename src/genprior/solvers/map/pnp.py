@@ -38,6 +38,13 @@ class PnPHQSOptions:
             check_positive(getattr(self, name), f"pnp_hqs: {name}")
 
 
+def dpir_sigmas(problem, sy: float, sigma_start: float, sigma_end: float | None, iters: int) -> list[float]:
+    """DPIR's denoiser levels: ``iters`` values log-spaced from ``sigma_start`` down to ``sigma_end``
+    (default sigma_y / max(||A||, 1); see :func:`hqs`). Shared by PnP-HQS and annealed PnP-ADMM."""
+    s_end = sigma_end if sigma_end is not None else sy / max(problem.operator.norm(), 1.0)
+    return torch.logspace(math.log10(max(sigma_start, s_end)), math.log10(s_end), iters).tolist()
+
+
 def hqs(problem, y, denoiser, o: PnPHQSOptions, progress, name: str = "pnp_hqs") -> Result:
     """DPIR (Zhang et al. 2021): sigma_k log-spaced from sigma_start to sigma_end;
     x_k = argmin 1/2||A x - y||² + alpha_k/2 ||x - z_{k-1}||², alpha_k = lam sigma_y² / sigma_k²;
@@ -50,8 +57,7 @@ def hqs(problem, y, denoiser, o: PnPHQSOptions, progress, name: str = "pnp_hqs")
     alpha_k is unchanged by that rescaling."""
     data = problem.data
     sy = max(problem.sigma_y, SIGMA_FLOOR)
-    s_end = o.sigma_end if o.sigma_end is not None else sy / max(problem.operator.norm(), 1.0)
-    sigmas = torch.logspace(math.log10(max(o.sigma_start, s_end)), math.log10(s_end), o.iters).tolist()
+    sigmas = dpir_sigmas(problem, sy, o.sigma_start, o.sigma_end, o.iters)
     z = smooth_init(problem, y, o.x_init)
     residual = ResidualHistory(problem, y)
     for k in progress_range(o.iters, progress, name):
@@ -164,8 +170,7 @@ def _annealed_admm(problem, y, den, o: PnPADMMOptions, progress) -> Result:
     """PnP-ADMM with the DPIR schedule (see :func:`pnp_admm`)."""
     data = problem.data
     sy = max(problem.sigma_y, SIGMA_FLOOR)
-    s_end = o.sigma_end if o.sigma_end is not None else sy / max(problem.operator.norm(), 1.0)
-    sigmas = torch.logspace(math.log10(max(o.sigma_start, s_end)), math.log10(s_end), o.iters).tolist()
+    sigmas = dpir_sigmas(problem, sy, o.sigma_start, o.sigma_end, o.iters)
     x = smooth_init(problem, y, o.x_init)
     z, u = x.clone(), torch.zeros_like(x)
     residual = ResidualHistory(problem, y)
