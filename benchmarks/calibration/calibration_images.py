@@ -44,7 +44,7 @@ import torch
 
 import genprior as gp
 from genprior.bench import save_report
-from genprior.bench.problems import DIFFUSION_TASKS, diffusion_images
+from genprior.bench.problems import diffusion_images, diffusion_problem
 
 LEVELS = (0.5, 0.8, 0.9, 0.95)
 SETTINGS = {"phantom_ct": ("diffusion-phantom64", "ct"), "phantom_mri": ("diffusion-phantom64", "mri"),
@@ -105,8 +105,7 @@ def run(args):
         prior_name, task = SETTINGS[key]
         prior = gp.priors.registry.load(prior_name)
         x = diffusion_images(prior_name, prior, args.images, "test").float()
-        spec = DIFFUSION_TASKS[task]
-        problem = gp.tasks.make(task, image_shape=tuple(x.shape[1:]), sigma_y=spec["sigma_y"], **spec["options"])
+        problem = diffusion_problem(task, tuple(x.shape[1:]))
         y = problem.measure(x, generator=torch.Generator().manual_seed(60_000))
         for name in methods:
             if (key, name) in have:

@@ -12,7 +12,7 @@ import torch
 
 import genprior as gp
 from genprior.bench import save_report
-from genprior.bench.problems import DIFFUSION_TASKS as TASKS
+from genprior.bench.problems import diffusion_problem
 from genprior.bench.problems import diffusion_images
 
 
@@ -32,8 +32,7 @@ def main():
     def psnr(r):
         return round(float(gp.metrics.psnr(r.x.clamp(0, 1), x).mean()), 2)
     for task in args.tasks.split(","):
-        spec = TASKS[task]
-        pb = gp.tasks.make(task, prior.image_shape, sigma_y=spec["sigma_y"], **spec["options"])
+        pb = diffusion_problem(task, prior.image_shape)
         y = pb.measure(x, generator=torch.Generator().manual_seed(1))
         for method, steps in [("dds", 20), ("diffpir", 10), ("diffpir", 20), ("pigdm", 10)]:
             row = {"task": task, "method": method, "steps": steps}

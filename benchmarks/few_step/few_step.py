@@ -35,6 +35,7 @@ import torch
 import genprior as gp
 from genprior.bench import save_report
 from genprior.bench.problems import DIFFUSION_TASKS as TASKS
+from genprior.bench.problems import diffusion_problem
 from genprior.bench.problems import diffusion_images
 
 HERE = Path(__file__).resolve().parent
@@ -93,8 +94,7 @@ def solve_mode(args):
     methods = [m for m in args.methods.split(",") if m]
     rows = []
     for task in args.tasks.split(","):
-        spec = TASKS[task]
-        problem = gp.tasks.make(task, prior.image_shape, sigma_y=spec["sigma_y"], **spec["options"])
+        problem = diffusion_problem(task, prior.image_shape)
         y = problem.measure(x_all, generator=torch.Generator().manual_seed(1))
         for method in methods:
             if method in BASELINES:

@@ -14,7 +14,7 @@ import torch
 
 import genprior as gp
 from genprior.bench import save_report
-from genprior.bench.problems import DIFFUSION_TASKS as TASKS
+from genprior.bench.problems import diffusion_problem
 from genprior.bench.problems import diffusion_images
 
 
@@ -32,8 +32,7 @@ def main():
     x = diffusion_images(args.prior, prior, args.images, "val")
     rows = []
     for task in args.tasks.split(","):
-        spec = TASKS[task]
-        pb = gp.tasks.make(task, prior.image_shape, sigma_y=spec["sigma_y"], **spec["options"])
+        pb = diffusion_problem(task, prior.image_shape)
         y = pb.measure(x, generator=torch.Generator().manual_seed(1))
         for lr in [float(v) for v in args.lrs.split(",")]:
             t = time.time()

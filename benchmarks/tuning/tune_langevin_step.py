@@ -15,7 +15,7 @@ import torch
 
 import genprior as gp
 from genprior.bench import save_report
-from genprior.bench.problems import DIFFUSION_TASKS as TASKS
+from genprior.bench.problems import diffusion_problem
 from genprior.bench.problems import diffusion_images
 
 CELLS = [("diffusion-fashion28", "inpaint_random"), ("diffusion-fashion28", "sr4"), ("diffusion-fashion28", "ct"),
@@ -35,8 +35,7 @@ def main():
     for pname, task in CELLS:
         prior = priors.setdefault(pname, gp.priors.load(pname))
         x = diffusion_images(pname, prior, args.images, "val")
-        spec = TASKS[task]
-        pb = gp.tasks.make(task, prior.image_shape, sigma_y=spec["sigma_y"], **spec["options"])
+        pb = diffusion_problem(task, prior.image_shape)
         y = pb.measure(x, generator=torch.Generator().manual_seed(1))
         for h in hs:
             t = time.time()

@@ -24,6 +24,13 @@ DIFFUSION_TASKS = {
 }
 
 
+def diffusion_problem(task: str, image_shape) -> "gp.InverseProblem":
+    """The diffusion benchmark's ``task`` (its options and sigma_y from :data:`DIFFUSION_TASKS`) on images
+    of ``image_shape``."""
+    spec = DIFFUSION_TASKS[task]
+    return gp.tasks.make(task, tuple(image_shape), sigma_y=spec["sigma_y"], **spec["options"])
+
+
 def diffusion_images(prior_name: str, prior, n: int, split: str) -> torch.Tensor:
     """``n`` images of a shipped prior's domain: ``split="test"`` held out (phantoms from generator seed
     10000, the first Fashion-MNIST test images), ``"val"`` for tuning (seed 20000, the last ones)."""
