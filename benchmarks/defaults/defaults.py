@@ -13,6 +13,7 @@ appended to ``defaults.jsonl`` as they come (``--resume`` reuses them), and ``de
 rewritten after each row. ``--budget`` seconds: no new cell starts after it. 1 thread.
 
     PYTHONPATH=src python benchmarks/defaults/defaults.py [--sizes 64,256] [--budget 1200] [--resume]
+    ... --resume --redo red          # rerun one method's rows after its defaults changed
 """
 import argparse
 import json
@@ -53,6 +54,8 @@ def main():
     ap.add_argument("--methods", default=",".join(LAM_METHODS + OTHER + DENOISERS))
     ap.add_argument("--oracle-methods", default=",".join(LAM_METHODS), help="lam methods given a phase-B grid")
     ap.add_argument("--resume", action="store_true", help="keep the rows already in the .jsonl and skip their cells")
+    ap.add_argument("--redo", default="", help="with --resume: drop these methods' rows at --sizes first and run them again "
+                                               "(e.g. after a default changed)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     t_start = time.perf_counter()
@@ -61,6 +64,11 @@ def main():
     rows = []
     if args.resume and jsonl.exists():
         rows = [json.loads(line) for line in jsonl.read_text().splitlines() if line.strip()]
+        redo = set(filter(None, args.redo.split(",")))
+        if redo:
+            sizes = {int(v) for v in args.sizes.split(",")}
+            rows = [r for r in rows if r["method"] not in redo or r.get("size", 64) not in sizes]
+            jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
     else:
         jsonl.write_text("")
     done = {(r.get("size", 64), r["phase"], r["task"], r["method"]) for r in rows}

@@ -106,7 +106,7 @@ def run_solve(task: str, image: str, method: str, out, *, size: int | None = 64,
         opts["num_samples"] = num_samples
     built = build_options(method_info(method), opts)
     resolved = resolved_options(built)
-    from ..solvers.diffusion.dc import kind_defaults
+    from ..solvers.map.common import kind_defaults
     resolved.update(kind_defaults(method, built, problem))       # by-kind defaults: the value used, not None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

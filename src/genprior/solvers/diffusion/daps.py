@@ -20,7 +20,7 @@ import torch
 
 from ..._checks import SIGMA_FLOOR, check_finite_step
 from ..base import progress_range, register
-from .dc import KIND_DEFAULTS, by_kind
+from ..map.common import KIND_DEFAULTS, by_kind
 from .loop import NEEDS, DiffusionOptions, setup, sigmas_for
 
 

@@ -59,29 +59,3 @@ def vjp(ctx: StepContext, out: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 def check_positive_int(value, name: str) -> None:
     if int(value) < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
-
-
-def by_kind(table: dict, problem) -> float:
-    """A per-operator-kind default: ``table[operator_kind(A)]``, else ``table["default"]``
-    (kinds: :func:`genprior.solvers.map.common.operator_kind`; the diffusion methods' tables were
-    tuned on validation images by benchmarks/tuning/tune_diffusion_defaults.py)."""
-    from ..map.common import operator_kind
-    return float(table.get(operator_kind(problem.operator), table["default"]))
-
-
-# method -> option -> its per-operator-kind table, or a callable(options) -> table / constant (e.g. DPS,
-# whose table depends on ``weighting``). Filled by the method modules; read by :func:`kind_defaults`.
-KIND_DEFAULTS: dict[str, dict] = {}
-
-
-def kind_defaults(method: str, opts, problem) -> dict:
-    """The values the by-kind defaults take for ``problem``: {option: value} for every option of
-    ``method`` left at None whose default is a table by operator kind (what ``metrics.json`` records
-    instead of None, so that a rerun passes the value that was used)."""
-    out = {}
-    for name, table in KIND_DEFAULTS.get(method, {}).items():
-        if getattr(opts, name, 0) is not None:
-            continue
-        t = table(opts) if callable(table) else table
-        out[name] = by_kind(t, problem) if isinstance(t, dict) else float(t)
-    return out

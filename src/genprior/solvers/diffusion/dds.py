@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from ...linalg import cg
 from ...schedules.samplers import ddim
 from ..base import register
-from .dc import DCStep, KIND_DEFAULTS, by_kind, check_positive_int
+from ..map.common import KIND_DEFAULTS, by_kind
+from .dc import DCStep, check_positive_int
 from .loop import NEEDS, DiffusionOptions, run_split
 
 

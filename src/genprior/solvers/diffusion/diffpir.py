@@ -17,7 +17,8 @@ from ..._checks import SIGMA_FLOOR
 from ...priors.diffusion import NetworkDiffusionPrior
 from ...schedules.samplers import zeta_mixing
 from ..base import register
-from .dc import DCStep, KIND_DEFAULTS, by_kind, check_positive_int
+from ..map.common import KIND_DEFAULTS, by_kind
+from .dc import DCStep, check_positive_int
 from .loop import NEEDS, DiffusionOptions, run_split
 
 

@@ -33,7 +33,8 @@ import torch
 from ..._checks import SIGMA_FLOOR
 from ...schedules.samplers import ddim
 from ..base import register
-from .dc import DCStep, KIND_DEFAULTS, by_kind
+from ..map.common import KIND_DEFAULTS, by_kind
+from .dc import DCStep
 from .loop import NEEDS, DiffusionOptions, run_split
 
 WEIGHTINGS = ("variance", "constant")
@@ -110,4 +111,4 @@ def dps(problem, y, prior, o: DPSOptions, generator, progress):
     x' -= zeta c_k grad_x ||y - A x0(x)|| (per sample), c_k = (s_k² - s_{k+1}²) / sigma_y² by default."""
     return run_split(prior, problem, y, o, ddim(o.eta), o, generator, progress, "dps")
 
-KIND_DEFAULTS["dps"] = {"zeta": lambda o: ZETA_DEFAULT[o.weighting]}
+KIND_DEFAULTS["dps"] = {"zeta": lambda o, problem: ZETA_DEFAULT[o.weighting]}

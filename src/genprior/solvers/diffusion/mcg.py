@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from ...schedules.samplers import ddim
 from ..base import register
-from .dc import KIND_DEFAULTS, check_positive_int
+from ..map.common import KIND_DEFAULTS
+from .dc import check_positive_int
 from .dps import DPSGradient, DPSOptions
 from .loop import NEEDS, run_split
 from .score_sde import Projection
@@ -59,4 +60,4 @@ def mcg(problem, y, prior, o: MCGOptions, generator, progress):
     {A x = y_sigma'} (y_sigma' = y + sigma' A z)."""
     return run_split(prior, problem, y, o, ddim(o.eta), o, generator, progress, "mcg")
 
-KIND_DEFAULTS["mcg"] = {"zeta": lambda o: ZETA_DEFAULT[o.weighting]}
+KIND_DEFAULTS["mcg"] = {"zeta": lambda o, problem: ZETA_DEFAULT[o.weighting]}

@@ -21,7 +21,7 @@ import torch
 
 from ..._checks import check_finite_step
 from ..base import progress_range, register
-from .dc import KIND_DEFAULTS, by_kind
+from ..map.common import KIND_DEFAULTS, by_kind
 from .loop import NEEDS, DiffusionOptions, repeat_batch, setup, sigmas_for
 
 

@@ -75,6 +75,30 @@ LAM_RULES = ("auto", "table")
 DEFAULT_TAU = 0.9
 
 
+def by_kind(table: dict, problem) -> float:
+    """A per-operator-kind default: ``table[operator_kind(A)]``, else ``table["default"]``
+    (kinds: :func:`operator_kind`; the diffusion methods' tables were tuned on validation images by
+    benchmarks/tuning/tune_diffusion_defaults.py, RED's by benchmarks/tuning/tune_red.py)."""
+    return float(table.get(operator_kind(problem.operator), table["default"]))
+
+
+# method -> option -> its per-operator-kind table, or a callable(options, problem) -> table / constant (e.g.
+# DPS, whose table depends on ``weighting``; RED's sigma_d, which depends on sigma_y and ||A||). Filled by the method modules; read by :func:`kind_defaults`.
+KIND_DEFAULTS: dict[str, dict] = {}
+
+
+def kind_defaults(method: str, opts, problem) -> dict:
+    """The values the by-kind defaults take for ``problem``: {option: value} for every option of
+    ``method`` left at None whose default is a table by operator kind (what ``metrics.json`` records
+    instead of None, so that a rerun passes the value that was used)."""
+    out = {}
+    for name, table in KIND_DEFAULTS.get(method, {}).items():
+        if getattr(opts, name, 0) is not None:
+            continue
+        t = table(opts, problem) if callable(table) else table
+        out[name] = by_kind(t, problem) if isinstance(t, dict) else float(t)
+    return out
+
 def check_lam(lam):
     """``lam`` is a number >= 0, ``"auto"``, ``"table"`` or None (= "table")."""
     if lam is None or (isinstance(lam, str) and lam in LAM_RULES):
