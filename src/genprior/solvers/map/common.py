@@ -1,4 +1,5 @@
-"""What the MAP methods share: the operator's kind (the key of their lambda tables), the default
+"""What the MAP methods share: the operator's kind (the key of their lambda tables and of every
+method's by-kind defaults, MAP and diffusion: :func:`by_kind`, :data:`KIND_DEFAULTS`), the default
 lambda, the smooth starting point and the residual history.
 
 Objective convention of every MAP method: ``1/2 ||A x - y||² + lam r(x)`` (``problem.data``), the
@@ -82,8 +83,9 @@ def by_kind(table: dict, problem) -> float:
     return float(table.get(operator_kind(problem.operator), table["default"]))
 
 
-# method -> option -> its per-operator-kind table, or a callable(options, problem) -> table / constant (e.g.
-# DPS, whose table depends on ``weighting``; RED's sigma_d, which depends on sigma_y and ||A||). Filled by the method modules; read by :func:`kind_defaults`.
+# method -> option -> its per-operator-kind table, or a callable(options, problem) -> table / constant
+# (e.g. DPS, whose table depends on ``weighting``; RED's sigma_d, which depends on sigma_y and ||A||).
+# Filled by the method modules (MAP and diffusion alike); read by :func:`kind_defaults`.
 KIND_DEFAULTS: dict[str, dict] = {}
 
 
@@ -98,6 +100,7 @@ def kind_defaults(method: str, opts, problem) -> dict:
         t = table(opts, problem) if callable(table) else table
         out[name] = by_kind(t, problem) if isinstance(t, dict) else float(t)
     return out
+
 
 def check_lam(lam):
     """``lam`` is a number >= 0, ``"auto"``, ``"table"`` or None (= "table")."""
