@@ -34,9 +34,7 @@ import torch
 
 import genprior as gp
 from genprior.bench import save_report
-from genprior.bench.problems import DIFFUSION_TASKS as TASKS
-from genprior.bench.problems import diffusion_problem
-from genprior.bench.problems import diffusion_images
+from genprior.bench.problems import DIFFUSION_TASKS as TASKS, diffusion_images, diffusion_problem
 
 HERE = Path(__file__).resolve().parent
 BASELINES = ("dps", "dds", "pigdm")

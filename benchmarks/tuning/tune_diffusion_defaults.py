@@ -26,8 +26,7 @@ import time
 import torch
 
 import genprior as gp
-from genprior.bench.problems import DIFFUSION_TASKS as TASKS
-from genprior.bench.problems import diffusion_images as images
+from genprior.bench.problems import DIFFUSION_TASKS as TASKS, diffusion_images as images
 from genprior.solvers.map.common import operator_kind
 
 PRIORS = ("diffusion-fashion28", "diffusion-phantom64")

@@ -9,8 +9,7 @@ import torch
 
 import genprior as gp
 from genprior.bench import save_report
-from genprior.bench.problems import DIFFUSION_TASKS as TASKS
-from genprior.bench.problems import diffusion_images as images
+from genprior.bench.problems import DIFFUSION_TASKS as TASKS, diffusion_images as images
 
 STARTS = {"ddrm": [None, 10.0, 3.0, 1.0], "diffpir": [None, 10.0, 3.0, 1.0]}
 

@@ -14,8 +14,7 @@ import torch
 
 import genprior as gp
 from genprior.bench import save_report
-from genprior.bench.problems import diffusion_problem
-from genprior.bench.problems import diffusion_images
+from genprior.bench.problems import diffusion_images, diffusion_problem
 
 
 def main():

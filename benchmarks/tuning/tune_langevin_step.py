@@ -15,8 +15,7 @@ import torch
 
 import genprior as gp
 from genprior.bench import save_report
-from genprior.bench.problems import diffusion_problem
-from genprior.bench.problems import diffusion_images
+from genprior.bench.problems import diffusion_images, diffusion_problem
 
 CELLS = [("diffusion-fashion28", "inpaint_random"), ("diffusion-fashion28", "sr4"), ("diffusion-fashion28", "ct"),
          ("diffusion-phantom64", "mri"), ("diffusion-phantom64", "ct")]

@@ -8,8 +8,7 @@ import torch
 
 import genprior as gp
 from genprior.bench import save_report
-from genprior.bench.problems import DIFFUSION_TASKS as TASKS
-from genprior.bench.problems import diffusion_images as images
+from genprior.bench.problems import DIFFUSION_TASKS as TASKS, diffusion_images as images
 
 
 def main():
