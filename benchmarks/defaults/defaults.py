@@ -25,19 +25,10 @@ import torch
 
 import genprior as gp
 from genprior.bench import save_report
+from genprior.bench.problems import CLASSICAL_TASKS
 
 HERE = Path(__file__).resolve().parent
-TASKS = {      # as the `classical` suite (src/genprior/bench/suites/classical.toml)
-    "denoise": ({}, 0.1),
-    "deblur_gauss": ({"std": 2.0}, 0.01),
-    "deblur_motion": ({}, 0.01),
-    "sr4": ({}, 0.01),
-    "inpaint_box": ({}, 0.01),
-    "inpaint_random": ({"keep": 0.3}, 0.01),
-    "cs": ({"ratio": 0.25}, 0.01),
-    "ct": ({"n_angles": 30}, 0.1),
-    "mri": ({}, 0.01),
-}
+TASKS = CLASSICAL_TASKS
 IMAGES = ("camera", "astronaut", "moon", "coins")
 LAM_METHODS = ("tv", "tikhonov", "dct", "wavelet")
 OTHER = ("pnp_hqs", "pnp_admm", "red")

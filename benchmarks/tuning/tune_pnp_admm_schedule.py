@@ -8,19 +8,17 @@ the other one; it is copied into ADMM_SCHEDULE in src/genprior/solvers/map/pnp.p
 
     PYTHONPATH=src python benchmarks/tuning/tune_pnp_admm_schedule.py   # tune_pnp_admm_schedule.json
 """
-import sys
 from pathlib import Path
 
 import torch
 
 import genprior as gp
 from genprior.bench import save_report
+from genprior.bench.problems import CLASSICAL_TASKS as TASKS, CLASSICAL_VALIDATION_IMAGES
 from genprior.solvers.map.common import operator_kind
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "defaults"))
-from defaults import TASKS  # noqa: E402
 
-IMAGES = ("brick", "chelsea", "clock", "gravel", "page", "coffee")
+IMAGES = CLASSICAL_VALIDATION_IMAGES
 SCHEDULES = ("fixed", "annealed")
 
 

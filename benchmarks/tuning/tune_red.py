@@ -18,21 +18,19 @@ Rows are appended to tune_red.jsonl as they come (rerun resumes).
     PYTHONPATH=src python benchmarks/tuning/tune_red.py   # tune_red.json
 """
 import json
-import sys
 from pathlib import Path
 
 import torch
 
 import genprior as gp
 from genprior.bench import save_report
+from genprior.bench.problems import CLASSICAL_TASKS as TASKS, CLASSICAL_VALIDATION_IMAGES
 from genprior.solvers.map.common import operator_kind
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "defaults"))
-from defaults import TASKS  # noqa: E402
 
 #: validation images, never the benchmarks' (camera, astronaut, moon, coins); set B was added after set A
 #: alone chose SR / MRI values that no grid point kept >= mle on all six images
-SETS = {"A": ("brick", "chelsea", "clock", "gravel", "page", "coffee"),
+SETS = {"A": CLASSICAL_VALIDATION_IMAGES,
         "B": ("grass", "cell", "text", "retina", "rocket", "china")}
 LAM_LADDER = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 MULT_LADDER = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)

@@ -8,10 +8,29 @@ prior draw.
 
 ``DIFFUSION_TASKS`` and ``diffusion_images``: the image tasks and the held-out / validation images
 of the diffusion benchmark (benchmarks/diffusion/) and its tuning scripts (benchmarks/tuning/).
+
+``CLASSICAL_TASKS`` and ``CLASSICAL_VALIDATION_IMAGES``: the nine tasks of the classical benchmarks
+(benchmarks/defaults/, the ``classical`` suite) and the test images the classical defaults are tuned
+on (benchmarks/tuning/; never the benchmarks' camera, astronaut, moon, coins).
 """
 import torch
 
 import genprior as gp
+
+# task -> (task options, sigma_y) of the classical benchmarks, as the `classical` suite
+# (src/genprior/bench/suites/classical.toml)
+CLASSICAL_TASKS = {
+    "denoise": ({}, 0.1),
+    "deblur_gauss": ({"std": 2.0}, 0.01),
+    "deblur_motion": ({}, 0.01),
+    "sr4": ({}, 0.01),
+    "inpaint_box": ({}, 0.01),
+    "inpaint_random": ({"keep": 0.3}, 0.01),
+    "cs": ({"ratio": 0.25}, 0.01),
+    "ct": ({"n_angles": 30}, 0.1),
+    "mri": ({}, 0.01),
+}
+CLASSICAL_VALIDATION_IMAGES = ("brick", "chelsea", "clock", "gravel", "page", "coffee")
 
 # task -> (task options, sigma_y) of the diffusion image benchmark
 DIFFUSION_TASKS = {
