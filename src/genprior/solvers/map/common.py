@@ -76,11 +76,17 @@ LAM_RULES = ("auto", "table")
 DEFAULT_TAU = 0.9
 
 
+def kind_entry(table: dict, problem):
+    """A per-operator-kind table's entry for ``problem``: ``table[operator_kind(A)]``, else
+    ``table["default"]`` (kinds: :func:`operator_kind`)."""
+    return table.get(operator_kind(problem.operator), table["default"])
+
+
 def by_kind(table: dict, problem) -> float:
-    """A per-operator-kind default: ``table[operator_kind(A)]``, else ``table["default"]``
-    (kinds: :func:`operator_kind`; the diffusion methods' tables were tuned on validation images by
-    benchmarks/tuning/tune_diffusion_defaults.py, RED's by benchmarks/tuning/tune_red.py)."""
-    return float(table.get(operator_kind(problem.operator), table["default"]))
+    """A per-operator-kind numeric default, :func:`kind_entry` as a float (the diffusion methods'
+    tables were tuned on validation images by benchmarks/tuning/tune_diffusion_defaults.py, RED's by
+    benchmarks/tuning/tune_red.py)."""
+    return float(kind_entry(table, problem))
 
 
 # method -> option -> its per-operator-kind table, or a callable(options, problem) -> table / constant
@@ -118,7 +124,7 @@ def default_lam(table: dict, problem, lam=None) -> float:
     lam = check_lam(lam)
     if lam is not None and not isinstance(lam, str):
         return lam
-    scale = table.get(operator_kind(problem.operator), table["default"])
+    scale = kind_entry(table, problem)
     return scale * max(problem.sigma_y, SIGMA_FLOOR)
 
 

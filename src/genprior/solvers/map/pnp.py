@@ -11,7 +11,7 @@ from ..._checks import SIGMA_FLOOR, check_finite_step, check_positive
 from ...priors.base import require
 from ..base import Result, progress_range, register
 from .admm import ADMM
-from .common import ResidualHistory, smooth_init
+from .common import ResidualHistory, kind_entry, smooth_init
 
 
 def default_denoiser():
@@ -119,12 +119,11 @@ class PnPADMMOptions:
 
 def admm_schedule(problem, o: PnPADMMOptions) -> str:
     """``o.schedule``, else "fixed" when sigma_d or rho is given, else :data:`ADMM_SCHEDULE` by kind."""
-    from .common import operator_kind
     if o.schedule is not None:
         return o.schedule
     if o.sigma_d is not None or o.rho is not None:
         return "fixed"
-    return ADMM_SCHEDULE.get(operator_kind(problem.operator), ADMM_SCHEDULE["default"])
+    return kind_entry(ADMM_SCHEDULE, problem)
 
 
 @register("pnp_admm", PnPADMMOptions)

@@ -12,7 +12,7 @@ from ...priors.base import FramePrior
 from ...priors.wavelets import DCTFrameL1, DCTL1, WaveletFrameL1, WaveletL1
 from ..base import Result, progress_range, register
 from .admm import ADMM
-from .common import DEFAULT_TAU, ResidualHistory, choose_lam, operator_kind, smooth_init
+from .common import DEFAULT_TAU, ResidualHistory, choose_lam, kind_entry, smooth_init
 from .fista import FISTA
 
 # lam="table": scale[operator_kind(A)] * sigma_y (common.operator_kind; also the start of lam="auto"): the best scale on validation images
@@ -110,8 +110,7 @@ def wavelet(problem, y, prior, o: SparsityOptions, generator, progress):
     shift-invariant frame of ``shifts``² cycle-spun orthogonal DWTs (ADMM with z = K x), or the
     orthogonal DWT itself when ``shifts=1`` (FISTA with restart, or ADMM)."""
     frame = int(o.shifts) > 1
-    wav, lev = WAVELET_DEFAULT.get(operator_kind(problem.operator), WAVELET_DEFAULT["default"]) if frame \
-        else WAVELET_DEFAULT["default"]
+    wav, lev = kind_entry(WAVELET_DEFAULT, problem) if frame else WAVELET_DEFAULT["default"]
     wav = o.wavelet if o.wavelet is not None else wav
     lev = int(o.levels) if o.levels is not None else lev
     if frame:
